@@ -1,0 +1,418 @@
+"""The campaign as content: models, loading and validation with `file:line: reason` errors.
+
+Layout of a content folder::
+
+    campaign.yaml          languages, consent version, links and phone numbers
+    <lang>/texts.yaml      system texts, button labels, stop/help/urgent words
+    <lang>/learn.yaml      the guided explanation, step by step
+    <lang>/act.yaml        the action: call script, email, form, share
+    <lang>/faq.yaml        the knowledge file
+
+Any text may use `{placeholders}` naming a key of `links` in campaign.yaml (and
+`{bot_link}`, filled in at run time); an unknown placeholder is a content error.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+__all__ = [
+    "ActContent",
+    "Campaign",
+    "Content",
+    "ContentError",
+    "FaqEntry",
+    "LanguagePack",
+    "LearnStep",
+    "Texts",
+    "load_content",
+]
+
+MAX_MESSAGE = 4096
+RUNTIME_PLACEHOLDERS = frozenset({"bot_link"})
+M = TypeVar("M", bound=BaseModel)
+_ID = r"^[a-z0-9][a-z0-9_-]{0,31}$"
+
+
+class ContentError(Exception):
+    """The content folder is invalid; `problems` holds `file:line: reason` lines."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+Text = Field(min_length=1, max_length=MAX_MESSAGE)
+
+
+class Campaign(_Model):
+    """campaign.yaml: what is the same in every language."""
+
+    name: str = Field(min_length=1)
+    languages: list[str] = Field(min_length=1)
+    default_language: str
+    consent_version: str = Field(min_length=1)
+    bot_username: str = Field(min_length=1, description="fallback for {bot_link} offline")
+    links: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("languages")
+    @classmethod
+    def _codes(cls, value: list[str]) -> list[str]:
+        for code in value:
+            if not re.fullmatch(r"[a-z]{2}", code):
+                raise ValueError(f"language code {code!r} must be two lowercase letters")
+        if len(set(value)) != len(value):
+            raise ValueError("a language is listed twice")
+        return value
+
+
+class Buttons(_Model):
+    """Labels of the buttons the bot shows."""
+
+    learn: str = Text
+    act: str = Text
+    faq: str = Text
+    subscribe: str = Text
+    unsubscribe: str = Text
+    menu: str = Text
+    next: str = Text
+    back: str = Text
+    ask: str = Text
+    call: str = Text
+    email: str = Text
+    form: str = Text
+    share: str = Text
+    did_it: str = Text
+    language: str = Text
+    privacy: str = Text
+    mydata: str = Text
+    delete_confirm: str = Text
+    delete_cancel: str = Text
+
+
+class Texts(_Model):
+    """<lang>/texts.yaml: the bot's own words."""
+
+    language_name: str = Text
+    welcome: str = Text
+    menu: str = Text
+    help: str = Text
+    unknown_command: str = Text
+    old_button: str = Text
+    unsupported_message: str = Text
+    edited_message: str = Text
+    group_chat: str = Text
+    too_long: str = Text
+    error: str = Text
+    ask_prompt: str = Text
+    faq_fallback: str = Text
+    faq_topics: str = Text
+    subscribed: str = Text
+    already_subscribed: str = Text
+    unsubscribed: str = Text
+    not_subscribed: str = Text
+    language_prompt: str = Text
+    language_set: str = Text
+    privacy: str = Text
+    mydata: str = Text
+    mydata_empty: str = Text
+    delete_prompt: str = Text
+    deleted: str = Text
+    delete_cancelled: str = Text
+    status_active: str = Text
+    status_unsubscribed: str = Text
+    status_blocked: str = Text
+    status_none: str = Text
+    stop_words: list[str] = Field(min_length=1)
+    help_words: list[str] = Field(min_length=1)
+    buttons: Buttons
+    commands: dict[str, str] = Field(description="command -> menu description")
+
+
+class LearnStep(_Model):
+    """One message of the guided explanation."""
+
+    id: str = Field(pattern=_ID)
+    title: str = Text
+    text: str = Text
+
+
+class Learn(_Model):
+    steps: list[LearnStep] = Field(min_length=1)
+
+
+class ActContent(_Model):
+    """<lang>/act.yaml: the thank-the-governor action."""
+
+    intro: str = Text
+    call: str = Text
+    email: str = Text
+    form: str = Text
+    share: str = Text
+    share_message: str = Text
+    done: str = Text
+
+
+class FaqEntry(_Model):
+    """One entry of the knowledge file."""
+
+    id: str = Field(pattern=_ID)
+    questions: list[str] = Field(min_length=1)
+    answer: str = Text
+    source: str = Field(min_length=1)
+    related: list[str] = Field(default_factory=list)
+
+
+class Faq(_Model):
+    entries: list[FaqEntry] = Field(min_length=1)
+
+
+@dataclass(frozen=True)
+class LanguagePack:
+    """Everything the bot says in one language."""
+
+    code: str
+    texts: Texts
+    learn: tuple[LearnStep, ...]
+    act: ActContent
+    faq: tuple[FaqEntry, ...]
+
+
+@dataclass(frozen=True)
+class Content:
+    """A loaded, validated campaign."""
+
+    campaign: Campaign
+    packs: dict[str, LanguagePack]
+
+    @property
+    def languages(self) -> list[str]:
+        return self.campaign.languages
+
+    def pack(self, lang: str | None) -> LanguagePack:
+        """Return the pack for `lang`, or the campaign's default language."""
+        return self.packs.get(lang or "", self.packs[self.campaign.default_language])
+
+    def fill(self, text: str, **runtime: str) -> str:
+        """Replace `{placeholders}` with campaign links and run-time values."""
+        values = {**self.campaign.links, "bot_link": self.bot_link(), **runtime}
+        return text.format_map(values)
+
+    def bot_link(self, username: str | None = None, payload: str | None = None) -> str:
+        """Return the t.me link to the bot, optionally with a deep-link payload."""
+        link = f"https://t.me/{username or self.campaign.bot_username}"
+        return f"{link}?start={payload}" if payload else link
+
+
+# -- loading -------------------------------------------------------------------------------
+
+
+class _LineLoader(yaml.SafeLoader):
+    """Composes nodes; `_construct` turns them into data while recording their lines."""
+
+
+_SCALARS = _LineLoader("")
+
+
+def _compose(path: Path) -> tuple[Any, dict[tuple[Any, ...], int]]:
+    text = path.read_text(encoding="utf-8")
+    node = yaml.compose(text, Loader=_LineLoader)
+    lines: dict[tuple[Any, ...], int] = {}
+    if node is None:
+        return None, lines
+    return _construct(node, (), lines), lines
+
+
+def _construct(node: yaml.Node, loc: tuple[Any, ...], lines: dict[tuple[Any, ...], int]) -> Any:
+    lines[loc] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        result: dict[Any, Any] = {}
+        for key_node, value_node in node.value:
+            key_value = key_node.value
+            if key_value in result:
+                raise _DuplicateKey(key_value, key_node.start_mark.line + 1)
+            result[key_value] = _construct(value_node, (*loc, key_value), lines)
+        return result
+    if isinstance(node, yaml.SequenceNode):
+        return [_construct(item, (*loc, i), lines) for i, item in enumerate(node.value)]
+    return _SCALARS.construct_object(node)
+
+
+class _DuplicateKey(Exception):
+    def __init__(self, key: str, line: int) -> None:
+        self.key, self.line = key, line
+
+
+def _line_of(lines: dict[tuple[Any, ...], int], loc: tuple[Any, ...]) -> int:
+    for end in range(len(loc), -1, -1):
+        if loc[:end] in lines:
+            return lines[loc[:end]]
+    return 1
+
+
+@dataclass
+class _Reader:
+    """Reads files and collects problems instead of stopping at the first."""
+
+    root: Path
+    problems: list[str]
+
+    def read(self, name: str) -> tuple[Any, dict[tuple[Any, ...], int]] | None:
+        path = self.root / name
+        if not path.is_file():
+            self.problems.append(f"{path}:1: file is missing")
+            return None
+        try:
+            return _compose(path)
+        except _DuplicateKey as exc:
+            self.problems.append(f"{path}:{exc.line}: key {exc.key!r} appears twice")
+        except yaml.MarkedYAMLError as exc:
+            mark = exc.problem_mark or exc.context_mark
+            line = mark.line + 1 if mark else 1
+            self.problems.append(f"{path}:{line}: not valid YAML: {exc.problem or exc}")
+        except (OSError, UnicodeDecodeError) as exc:
+            self.problems.append(f"{path}:1: cannot read: {exc}")
+        return None
+
+    def model(self, name: str, model: type[M]) -> tuple[M, dict] | None:
+        loaded = self.read(name)
+        if loaded is None:
+            return None
+        data, lines = loaded
+        try:
+            return model.model_validate(data if data is not None else {}), lines
+        except ValidationError as exc:
+            for error in exc.errors():
+                where = _line_of(lines, tuple(error["loc"]))
+                field = ".".join(str(part) for part in error["loc"]) or "file"
+                self.problems.append(f"{self.root / name}:{where}: {field}: {error['msg']}")
+            return None
+
+    def report(self, name: str, lines: dict, loc: tuple[Any, ...], reason: str) -> None:
+        self.problems.append(f"{self.root / name}:{_line_of(lines, loc)}: {reason}")
+
+
+def _placeholders(text: str) -> Iterator[str]:
+    for _, field, _, _ in string.Formatter().parse(text):
+        if field is not None:
+            yield field
+
+
+def _strings(value: Any, loc: tuple[Any, ...] = ()) -> Iterator[tuple[tuple[Any, ...], str]]:
+    if isinstance(value, str):
+        yield loc, value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _strings(item, (*loc, key))
+    elif isinstance(value, list | tuple):
+        for i, item in enumerate(value):
+            yield from _strings(item, (*loc, i))
+
+
+def _check_placeholders(
+    reader: _Reader, name: str, model: BaseModel, lines: dict, known: frozenset[str]
+) -> None:
+    for loc, text in _strings(model.model_dump()):
+        try:
+            fields = list(_placeholders(text))
+        except ValueError as exc:
+            reader.report(name, lines, loc, f"{'.'.join(map(str, loc))}: bad braces: {exc}")
+            continue
+        for field in fields:
+            if field not in known:
+                reader.report(
+                    name, lines, loc, f"{'.'.join(map(str, loc))}: unknown placeholder {{{field}}}"
+                )
+
+
+def _check_faq(reader: _Reader, name: str, faq: Faq, lines: dict) -> None:
+    ids: dict[str, int] = {}
+    for i, entry in enumerate(faq.entries):
+        if entry.id in ids:
+            reader.report(name, lines, ("entries", i, "id"), f"duplicate id {entry.id!r}")
+        ids[entry.id] = i
+    for i, entry in enumerate(faq.entries):
+        for j, other in enumerate(entry.related):
+            if other not in ids:
+                reader.report(
+                    name, lines, ("entries", i, "related", j), f"unknown related id {other!r}"
+                )
+
+
+def load_content(root: Path | str) -> Content:
+    """Load and validate a content folder; raise ContentError listing every problem."""
+    root = Path(root)
+    if not root.is_dir():
+        raise ContentError([f"{root}:1: content folder does not exist"])
+    reader = _Reader(root, [])
+    loaded = reader.model("campaign.yaml", Campaign)
+    if loaded is None:
+        raise ContentError(reader.problems)
+    campaign, campaign_lines = loaded
+    if campaign.default_language not in campaign.languages:
+        reader.report(
+            "campaign.yaml",
+            campaign_lines,
+            ("default_language",),
+            f"default_language {campaign.default_language!r} is not in languages",
+        )
+    known = frozenset(campaign.links) | RUNTIME_PLACEHOLDERS
+    packs: dict[str, LanguagePack] = {}
+    for lang in campaign.languages:
+        parts: dict[str, Any] = {}
+        for part, model in (("texts", Texts), ("learn", Learn), ("act", ActContent), ("faq", Faq)):
+            name = f"{lang}/{part}.yaml"
+            result = reader.model(name, model)
+            if result is None:
+                continue
+            parts[part], lines = result
+            _check_placeholders(reader, name, parts[part], lines, known)
+            if part == "faq":
+                _check_faq(reader, name, parts[part], lines)
+        if len(parts) == 4:
+            packs[lang] = LanguagePack(
+                code=lang,
+                texts=parts["texts"],
+                learn=tuple(parts["learn"].steps),
+                act=parts["act"],
+                faq=tuple(parts["faq"].entries),
+            )
+    _check_languages_agree(reader, campaign, packs)
+    if reader.problems:
+        raise ContentError(reader.problems)
+    return Content(campaign=campaign, packs=packs)
+
+
+def _check_languages_agree(
+    reader: _Reader, campaign: Campaign, packs: dict[str, LanguagePack]
+) -> None:
+    """Every language must offer the same learn steps, FAQ ids and commands."""
+    base = packs.get(campaign.default_language)
+    if base is None:
+        return
+    for lang, pack in packs.items():
+        if lang == base.code:
+            continue
+        for what, mine, theirs in (
+            ("learn steps", [s.id for s in pack.learn], [s.id for s in base.learn]),
+            ("FAQ ids", sorted(e.id for e in pack.faq), sorted(e.id for e in base.faq)),
+            ("commands", sorted(pack.texts.commands), sorted(base.texts.commands)),
+        ):
+            if mine != theirs:
+                missing, extra = sorted(set(theirs) - set(mine)), sorted(set(mine) - set(theirs))
+                reader.problems.append(
+                    f"{reader.root / lang}:1: {what} differ from {base.code}: "
+                    f"missing {missing}, extra {extra}"
+                )
