@@ -37,7 +37,20 @@ __all__ = [
 ]
 
 MAX_MESSAGE = 4096
-RUNTIME_PLACEHOLDERS = frozenset({"bot_link"})
+# Filled in by the bot at run time; any text may use them, though most make sense in one.
+RUNTIME_PLACEHOLDERS = frozenset(
+    {
+        "bot_link",
+        "cited",
+        "language",
+        "user_id",
+        "first_seen",
+        "came_from",
+        "status",
+        "consent",
+        "names",
+    }
+)
 M = TypeVar("M", bound=BaseModel)
 _ID = r"^[a-z0-9][a-z0-9_-]{0,31}$"
 
@@ -118,6 +131,7 @@ class Texts(_Model):
     error: str = Text
     ask_prompt: str = Text
     faq_fallback: str = Text
+    faq_source: str = Text
     faq_topics: str = Text
     subscribed: str = Text
     already_subscribed: str = Text

@@ -1,0 +1,200 @@
+"""The Telegram adapter: wiring, and handlers that turn updates into flow events."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from telegram import BotCommand, BotCommandScopeDefault, Message, Update
+from telegram.constants import ChatType
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    CallbackContext,
+    CallbackQueryHandler,
+    ContextTypes,
+    ExtBot,
+    MessageHandler,
+    filters,
+)
+
+from bot.config import Settings
+from bot.render import send
+from bot.service import Outreach, Who
+from flows.content import Content, load_content
+from flows.models import Command, Event, Press, Text, Unsupported
+from storage import open_database
+
+__all__ = ["BotContext", "Deps", "build_application"]
+
+logger = logging.getLogger(__name__)
+
+
+class Deps:
+    """What handlers need, set up in `post_init` (the application's bot_data)."""
+
+    outreach: Outreach
+
+
+class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], Deps]):
+    """A callback context with typed access to our dependencies."""
+
+    @property
+    def outreach(self) -> Outreach:
+        return self.bot_data.outreach
+
+
+BotApp = Application[ExtBot[None], BotContext, dict[Any, Any], dict[Any, Any], Deps, Any]
+
+
+def build_application(settings: Settings, content: Content | None = None) -> BotApp:
+    """Wire the bot: client, handlers, database lifecycle."""
+    if settings.token is None:
+        raise ValueError("TELEGRAM_BOT_TOKEN is not set")
+    content = content or load_content(settings.content_dir)
+    api = settings.telegram_api_url
+
+    async def post_init(app: BotApp) -> None:
+        db = await open_database(settings.database_path)
+        outreach = Outreach(settings, content, db)
+        outreach.bot_username = app.bot.username
+        app.bot_data.outreach = outreach
+        await _register_commands(app, content)
+
+    async def post_shutdown(app: BotApp) -> None:
+        outreach = getattr(app.bot_data, "outreach", None)
+        if outreach is not None:
+            await outreach.db.close()
+
+    app: BotApp = (
+        Application.builder()
+        .token(settings.token)
+        .base_url(f"{api}/bot")
+        .base_file_url(f"{api}/file/bot")
+        .context_types(ContextTypes(context=BotContext, bot_data=Deps))
+        .rate_limiter(AIORateLimiter(max_retries=2))
+        .post_init(post_init)
+        .post_shutdown(post_shutdown)
+        .build()
+    )
+    private = filters.ChatType.PRIVATE
+    app.add_handler(CallbackQueryHandler(on_button))
+    app.add_handler(MessageHandler(filters.ChatType.GROUPS & filters.COMMAND, on_group))
+    app.add_handler(MessageHandler(private & filters.UpdateType.EDITED, on_edited))
+    app.add_handler(MessageHandler(private & filters.COMMAND, on_command))
+    app.add_handler(MessageHandler(private & filters.TEXT, on_text))
+    app.add_handler(MessageHandler(private & ~filters.TEXT, on_other))
+    app.add_error_handler(on_error)
+    return app
+
+
+async def _register_commands(app: BotApp, content: Content) -> None:
+    """Show the public commands in Telegram's menu, in each offered language."""
+    default = content.campaign.default_language
+    for lang, pack in content.packs.items():
+        commands = [BotCommand(name, text) for name, text in pack.texts.commands.items()]
+        code = None if lang == default else lang
+        await app.bot.set_my_commands(commands, scope=BotCommandScopeDefault(), language_code=code)
+
+
+def _who(update: Update) -> Who:
+    user = update.effective_user
+    assert user is not None
+    return Who(
+        user_id=user.id,
+        language_code=user.language_code,
+        first_name=user.first_name,
+        username=user.username,
+    )
+
+
+async def _run(
+    update: Update, context: BotContext, event: Event, pressed: Message | None = None
+) -> None:
+    chat = update.effective_chat
+    if chat is None or update.effective_user is None:
+        return
+    replies = await context.outreach.handle(_who(update), event)
+    for reply in replies:
+        await send(context.bot, chat.id, reply, pressed)
+
+
+def parse_command(text: str) -> Command:
+    """Split `/name@Bot arg...` into a command event."""
+    head, _, arg = text.strip().partition(" ")
+    name = head.removeprefix("/").split("@", 1)[0].lower()
+    return Command(name=name, arg=arg.strip())
+
+
+async def on_command(update: Update, context: BotContext) -> None:
+    """A slash command in a private chat."""
+    assert update.message is not None and update.message.text is not None
+    await _run(update, context, parse_command(update.message.text))
+
+
+async def on_text(update: Update, context: BotContext) -> None:
+    """Free text in a private chat."""
+    assert update.message is not None and update.message.text is not None
+    await _run(update, context, Text(text=update.message.text))
+
+
+async def on_other(update: Update, context: BotContext) -> None:
+    """A sticker, photo, voice note or anything else that is not text."""
+    message = update.message
+    kind = "other"
+    if message is not None:
+        kind = next(
+            (
+                k
+                for k in ("sticker", "photo", "voice", "document", "video", "location", "contact")
+                if getattr(message, k, None)
+            ),
+            "other",
+        )
+    await _run(update, context, Unsupported(kind=kind))
+
+
+async def on_edited(update: Update, context: BotContext) -> None:
+    """An edited message: say that edits are not read."""
+    await _run(update, context, Unsupported(kind="edited"))
+
+
+async def on_group(update: Update, context: BotContext) -> None:
+    """A command in a group: point to a private chat, store nothing."""
+    chat = update.effective_chat
+    assert chat is not None
+    outreach = context.outreach
+    user = update.effective_user
+    pack = outreach.content.pack(outreach.first_language(user.language_code if user else None))
+    link = outreach.content.bot_link(outreach.bot_username)
+    text = outreach.content.fill(pack.texts.group_chat, bot_link=link)
+    await context.bot.send_message(chat.id, text)
+
+
+async def on_button(update: Update, context: BotContext) -> None:
+    """A button press; its data is untrusted and may come from an old message."""
+    query = update.callback_query
+    assert query is not None
+    await query.answer()
+    if query.message is None or update.effective_chat is None:
+        return
+    if update.effective_chat.type != ChatType.PRIVATE:
+        return
+    pressed = query.message if isinstance(query.message, Message) else None
+    await _run(update, context, Press(data=query.data or ""), pressed)
+
+
+async def on_error(update: object, context: BotContext) -> None:
+    """Log the error and, where there is a chat, apologize."""
+    logger.error("error while handling an update", exc_info=context.error)
+    if not isinstance(update, Update) or update.effective_chat is None:
+        return
+    outreach = getattr(context.bot_data, "outreach", None)
+    if outreach is None:
+        return
+    user = update.effective_user
+    try:
+        lang = outreach.first_language(user.language_code if user else None)
+        await context.bot.send_message(update.effective_chat.id, outreach.error_text(lang))
+    except Exception:  # the error may be that Telegram is unreachable: nothing more to do
+        logger.warning("could not send the error message", exc_info=True)

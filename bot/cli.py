@@ -1,0 +1,181 @@
+"""`python -m bot COMMAND`: run, shell, ask, faq, content, optins, db."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from bot.config import Settings, SettingsError, load_settings
+from bot.logs import setup_logging
+from flows.content import Content, ContentError, load_content
+
+__all__ = ["main"]
+
+logger = logging.getLogger(__name__)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m bot", description="Outreach Bot")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("run", help="serve Telegram by long polling")
+    sub.add_parser("shell", help="chat in the terminal")
+    sub.add_parser("start", help="serve Telegram if a token is set, else open the terminal chat")
+    ask = sub.add_parser("ask", help="answer a question from the knowledge file")
+    ask.add_argument("question", nargs="?")
+    ask.add_argument("--lang")
+    ask.add_argument("--json", action="store_true")
+    faq = sub.add_parser("faq", help="the knowledge file").add_subparsers(
+        dest="action", required=True
+    )
+    faq_list = faq.add_parser("list", help="every knowledge entry")
+    faq_list.add_argument("--lang")
+    faq_list.add_argument("--json", action="store_true")
+    content = sub.add_parser("content", help="campaign content").add_subparsers(
+        dest="action", required=True
+    )
+    check = content.add_parser("check", help="validate the campaign content")
+    check.add_argument("dir", nargs="?", type=Path)
+    db = sub.add_parser("db", help="the database").add_subparsers(dest="action", required=True)
+    db.add_parser("migrate", help="bring the schema up to date")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; return the exit status."""
+    args = _parser().parse_args(argv)
+    if args.command == "content" and args.dir is not None:
+        return _content_check(args.dir)
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return 2
+    setup_logging(settings.log_level, settings.token)
+    if args.command == "content":
+        return _content_check(settings.content_dir)
+    try:
+        content = load_content(settings.content_dir)
+    except ContentError as exc:
+        print("\n".join(exc.problems), file=sys.stderr)
+        return 1
+    match args.command:
+        case "run":
+            return _run(settings, content)
+        case "shell":
+            return asyncio.run(_shell(settings, content))
+        case "start":
+            if settings.token:
+                return _run(settings, content)
+            print(
+                "No TELEGRAM_BOT_TOKEN set: opening the terminal chat. To serve Telegram, put "
+                "the token from @BotFather in .env (see README).",
+                file=sys.stderr,
+            )
+            return asyncio.run(_shell(settings, content))
+        case "ask":
+            return _ask(content, args.question, args.lang, as_json=args.json)
+        case "faq":
+            return _faq_list(content, args.lang)
+        case "db":
+            return asyncio.run(_migrate(settings))
+    return 2
+
+
+def _content_check(folder: Path) -> int:
+    try:
+        content = load_content(folder)
+    except ContentError as exc:
+        print("\n".join(exc.problems))
+        return 1
+    entries = sum(len(pack.faq) for pack in content.packs.values())
+    print(f"{folder}: valid ({', '.join(content.languages)}; {entries} knowledge entries)")
+    return 0
+
+
+def _run(settings: Settings, content: Content) -> int:
+    from bot.app import build_application
+
+    app = build_application(settings, content)
+    logger.info("serving Telegram at %s by long polling", settings.telegram_api_url)
+    app.run_polling(allowed_updates=["message", "edited_message", "callback_query"])
+    return 0
+
+
+async def _shell(settings: Settings, content: Content) -> int:
+    from bot.service import Outreach
+    from bot.shell import run_shell
+    from storage import open_database
+
+    db = await open_database(settings.database_path)
+    try:
+        await run_shell(Outreach(settings, content, db))
+    finally:
+        await db.close()
+    return 0
+
+
+async def _migrate(settings: Settings) -> int:
+    from storage import open_database
+
+    db = await open_database(settings.database_path, run_migrations=False)
+    try:
+        from storage.migrations import migrate
+
+        applied = await migrate(db.connection)
+    finally:
+        await db.close()
+    print(f"applied: {', '.join(applied)}" if applied else "database is up to date")
+    return 0
+
+
+def _ask(content: Content, question: str | None, lang: str | None, *, as_json: bool) -> int:
+    from datetime import UTC, datetime
+
+    from bot.render import plain
+    from flows.engine import Context, answer
+    from flows.faq import FaqIndex
+    from flows.models import Conversation, Profile
+
+    pack = content.pack(lang)
+    # A visitor with no history, as the bot would see a first question.
+    profile = Profile(user_id=0, lang=pack.code, first_seen=datetime.now(UTC))
+    ctx = Context(
+        content, profile, Conversation(), {pack.code: FaqIndex.build(pack.faq, pack.code)}
+    )
+    questions = [question] if question is not None else (line.rstrip("\n") for line in sys.stdin)
+    for q in questions:
+        outcome, match = answer(ctx, q)
+        text = plain(outcome.replies[0].text)
+        if as_json:
+            entry_id = match.entry.id if match.entry else None
+            result = {
+                "id": entry_id,
+                "score": round(match.score, 4),
+                "answer": text,
+                "suggestions": list(match.suggestions),
+            }
+            print(json.dumps(result, ensure_ascii=False), flush=True)
+        else:
+            print(text + "\n", flush=True)
+    return 0
+
+
+def _faq_list(content: Content, lang: str | None) -> int:
+    langs = [lang] if lang else content.languages
+    rows = [
+        {
+            "id": e.id,
+            "lang": code,
+            "questions": list(e.questions),
+            "answer": content.fill(e.answer),
+        }
+        for code in langs
+        for e in content.pack(code).faq
+    ]
+    print(json.dumps(rows, ensure_ascii=False, indent=2))
+    return 0

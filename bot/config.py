@@ -1,0 +1,100 @@
+"""Settings: every variable of CONTRACTS.md, read once from the environment and `.env`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+__all__ = ["DEFAULT_CONTENT_DIR", "Settings", "SettingsError", "load_settings"]
+
+DEFAULT_CONTENT_DIR = Path(__file__).resolve().parent.parent / "content"
+IdSet = Annotated[frozenset[int], NoDecode]
+
+
+class SettingsError(Exception):
+    """A variable has a bad value; the message names it."""
+
+
+class Settings(BaseSettings):
+    """The bot's configuration."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", frozen=True
+    )
+
+    telegram_bot_token: SecretStr | None = None
+    telegram_api_url: str = "https://api.telegram.org"
+    database_path: Path = Path("data/outreach.sqlite3")
+    content_dir: Path = DEFAULT_CONTENT_DIR
+    admin_ids: IdSet = frozenset()
+    organizer_ids: IdSet = frozenset()
+    broadcast_rate: float = Field(default=25.0, gt=0, le=1000)
+    broadcast_paid: bool = False
+    default_language: str = Field(default="en", pattern=r"^[a-z]{2}$")
+    store_names: bool = False
+    log_level: str = "INFO"
+
+    @field_validator("telegram_bot_token", mode="before")
+    @classmethod
+    def _blank_token(cls, value: Any) -> Any:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("telegram_api_url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
+
+    @field_validator("admin_ids", "organizer_ids", mode="before")
+    @classmethod
+    def _ids(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            parts = [part.strip() for part in value.split(",") if part.strip()]
+            for part in parts:
+                if not part.lstrip("-").isdigit():
+                    raise ValueError(f"{part!r} is not a numeric Telegram user id")
+            return frozenset(int(part) for part in parts)
+        return value
+
+    @field_validator("content_dir")
+    @classmethod
+    def _content_exists(cls, value: Path) -> Path:
+        if not value.is_dir():
+            raise ValueError(f"folder {str(value)!r} does not exist")
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _level(cls, value: str) -> str:
+        level = value.upper()
+        if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+            raise ValueError("must be DEBUG, INFO, WARNING, ERROR or CRITICAL")
+        return level
+
+    @property
+    def token(self) -> str | None:
+        """Return the bot token in clear, for the Telegram client only."""
+        return self.telegram_bot_token.get_secret_value() if self.telegram_bot_token else None
+
+    def is_admin(self, user_id: int) -> bool:
+        """Tell whether `user_id` has admin rights."""
+        return user_id in self.admin_ids
+
+    def is_organizer(self, user_id: int) -> bool:
+        """Tell whether `user_id` may broadcast (admins may too)."""
+        return user_id in self.organizer_ids or user_id in self.admin_ids
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read the settings once; raise SettingsError naming the first bad variable."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        name = str(error["loc"][0]).upper() if error["loc"] else "settings"
+        message = error["msg"].removeprefix("Value error, ")
+        raise SettingsError(f"{name}: {message} (got {error.get('input')!r})") from None

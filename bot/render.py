@@ -1,0 +1,76 @@
+"""Replies to Telegram messages and inline keyboards."""
+
+from __future__ import annotations
+
+import html
+import logging
+import re
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions, Message
+from telegram.constants import ParseMode
+from telegram.error import BadRequest
+from telegram.ext import ExtBot
+
+from flows.models import Reply
+
+__all__ = ["keyboard", "plain", "send"]
+
+logger = logging.getLogger(__name__)
+_NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+
+
+def keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
+    """Turn a reply's buttons into an inline keyboard."""
+    if not reply.buttons:
+        return None
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(b.label, url=b.url)
+                if b.url
+                else InlineKeyboardButton(b.label, callback_data=b.data)
+                for b in row
+            ]
+            for row in reply.buttons
+        ]
+    )
+
+
+def plain(text: str) -> str:
+    """Strip our HTML, for clients that cannot show it."""
+    return html.unescape(re.sub(r"<[^>]+>", "", text))
+
+
+async def send(bot: ExtBot, chat_id: int, reply: Reply, pressed: Message | None = None) -> None:
+    """Show a reply: edit the pressed message when asked to, else send a new one."""
+    markup = keyboard(reply)
+    if reply.edit and pressed is not None:
+        try:
+            await bot.edit_message_text(
+                reply.text,
+                chat_id=chat_id,
+                message_id=pressed.message_id,
+                parse_mode=ParseMode.HTML,
+                reply_markup=markup,
+                link_preview_options=_NO_PREVIEW,
+            )
+            return
+        except BadRequest as exc:
+            if "not modified" in exc.message.lower():
+                return
+            # Too old to edit, or deleted: say it in a new message instead.
+            logger.info("could not edit, sending instead: %s", exc.message)
+    try:
+        await bot.send_message(
+            chat_id,
+            reply.text,
+            parse_mode=ParseMode.HTML,
+            reply_markup=markup,
+            link_preview_options=_NO_PREVIEW,
+        )
+    except BadRequest as exc:
+        if "can't parse entities" not in exc.message.lower():
+            raise
+        # A content file has broken HTML: better the words without formatting than nothing.
+        logger.warning("content has invalid HTML, sent as plain text: %s", exc.message)
+        await bot.send_message(chat_id, plain(reply.text), reply_markup=markup)

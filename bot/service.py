@@ -1,0 +1,156 @@
+"""The brain with its memory: load a user's state, run the flow, record what it decided.
+
+Shared by the Telegram adapter and the terminal chat, so both behave the same.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from bot.config import Settings
+from flows.content import Content
+from flows.engine import Context, handle
+from flows.faq import FaqIndex
+from flows.models import (
+    DeleteUser,
+    Event,
+    Outcome,
+    Profile,
+    RecordFunnel,
+    Reply,
+    Role,
+    SetLanguage,
+    SetSource,
+    Status,
+    Subscribe,
+    Unsubscribe,
+)
+from storage import Database
+
+__all__ = ["Outreach", "Who", "utcnow"]
+
+logger = logging.getLogger(__name__)
+
+
+def utcnow() -> datetime:
+    """Return the current moment in UTC."""
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Who:
+    """The person behind an event, as the chat service describes them."""
+
+    user_id: int
+    language_code: str | None = None
+    first_name: str | None = None
+    username: str | None = None
+
+
+class Outreach:
+    """Runs flows for users, keeping their state in the database."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        content: Content,
+        db: Database,
+        *,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.settings = settings
+        self.content = content
+        self.db = db
+        self.clock = clock
+        self.bot_username: str | None = None
+        self.faq = {lang: FaqIndex.build(pack.faq, lang) for lang, pack in content.packs.items()}
+
+    def role(self, user_id: int) -> Role:
+        """Return the user's role from the settings (checked on every call)."""
+        if self.settings.is_admin(user_id):
+            return Role.ADMIN
+        if self.settings.is_organizer(user_id):
+            return Role.ORGANIZER
+        return Role.MEMBER
+
+    def first_language(self, language_code: str | None) -> str:
+        """Pick an offered language from the client's, else the configured default."""
+        code = (language_code or "").split("-")[0].lower()
+        if code in self.content.packs:
+            return code
+        if self.settings.default_language in self.content.packs:
+            return self.settings.default_language
+        return self.content.campaign.default_language
+
+    async def profile(self, who: Who) -> Profile:
+        """Return the stored profile, creating the user on first contact."""
+        profile = await self.db.users.profile(who.user_id)
+        if profile is None:
+            keep = self.settings.store_names
+            await self.db.users.ensure(
+                who.user_id,
+                lang=self.first_language(who.language_code),
+                now=self.clock(),
+                first_name=who.first_name if keep else None,
+                username=who.username if keep else None,
+            )
+            profile = await self.db.users.profile(who.user_id)
+            assert profile is not None
+        return profile.model_copy(update={"role": self.role(who.user_id)})
+
+    async def context(self, who: Who) -> Context:
+        """Load everything a flow needs for this user."""
+        return Context(
+            content=self.content,
+            profile=await self.profile(who),
+            conversation=await self.db.users.conversation(who.user_id),
+            faq=self.faq,
+            bot_username=self.bot_username,
+        )
+
+    async def handle(self, who: Who, event: Event) -> list[Reply]:
+        """Run one event through the flows and store the outcome."""
+        try:
+            ctx = await self.context(who)
+            outcome = handle(event, ctx)
+            await self.apply(who.user_id, outcome)
+            await self.db.commit()
+        except Exception:
+            await self.db.rollback()
+            raise
+        return list(outcome.replies)
+
+    async def apply(self, user_id: int, outcome: Outcome) -> None:
+        """Record a flow's outcome: its effects, then the user's new place."""
+        now = self.clock()
+        for effect in outcome.effects:
+            match effect:
+                case DeleteUser():
+                    await self.db.users.delete(user_id)
+                    logger.info("a user erased their data")
+                    return  # nothing more may name them
+                case Subscribe(method=method):
+                    await self.db.subscriptions.subscribe(
+                        user_id,
+                        method=method,
+                        consent_version=self.content.campaign.consent_version,
+                        now=now,
+                    )
+                case Unsubscribe(method=method):
+                    await self.db.subscriptions.set_status(
+                        user_id, Status.UNSUBSCRIBED, method=method, now=now
+                    )
+                case SetLanguage(lang=lang):
+                    await self.db.users.set_language(user_id, lang)
+                case SetSource(source=source):
+                    await self.db.users.set_source(user_id, source)
+                case RecordFunnel(step=step):
+                    await self.db.funnel.record(user_id, step, now)
+        await self.db.users.save_conversation(user_id, outcome.conversation, now)
+
+    def error_text(self, lang: str | None = None) -> str:
+        """Return the friendly text shown when something failed on our side."""
+        return self.content.fill(self.content.pack(lang).texts.error)

@@ -1,0 +1,506 @@
+"""The conversation: a pure function of (event, context) to an Outcome."""
+
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
+from flows.content import Content, FaqEntry, LanguagePack
+from flows.faq import FaqIndex, FaqMatch
+from flows.models import (
+    Button,
+    Command,
+    Conversation,
+    DeleteUser,
+    Effect,
+    Event,
+    Funnel,
+    Outcome,
+    Press,
+    Profile,
+    RecordFunnel,
+    Reply,
+    Role,
+    SetLanguage,
+    SetSource,
+    State,
+    Status,
+    Subscribe,
+    Text,
+    Unsubscribe,
+    Unsupported,
+)
+
+__all__ = ["PUBLIC_COMMANDS", "Context", "answer", "handle", "normalize_word"]
+
+PUBLIC_COMMANDS = (
+    "start",
+    "menu",
+    "learn",
+    "faq",
+    "act",
+    "subscribe",
+    "unsubscribe",
+    "language",
+    "privacy",
+    "mydata",
+    "deleteme",
+    "help",
+)
+MAX_QUESTION = 1000
+_PAYLOAD = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_LABEL = 48
+
+
+@dataclass(frozen=True)
+class Context:
+    """Everything a flow may consult besides the event."""
+
+    content: Content
+    profile: Profile
+    conversation: Conversation
+    faq: Mapping[str, FaqIndex]
+    bot_username: str | None = None
+
+    @property
+    def pack(self) -> LanguagePack:
+        return self.content.pack(self.profile.lang)
+
+    def say(self, text: str, **values: object) -> str:
+        """Fill a content text; run-time values are escaped, content is trusted HTML."""
+        escaped = {key: html.escape(str(value)) for key, value in values.items()}
+        return self.content.fill(text, bot_link=self.bot_link(), **escaped)
+
+    def bot_link(self, payload: str | None = None) -> str:
+        return self.content.bot_link(self.bot_username, payload)
+
+
+def normalize_word(text: str) -> str:
+    """Fold a short message for comparison with STOP/HELP words: case, accents, punctuation."""
+    folded = unicodedata.normalize("NFKD", text.casefold())
+    letters = "".join(ch for ch in folded if not unicodedata.combining(ch))
+    return re.sub(r"[^\w ]+", "", letters).strip()
+
+
+def handle(event: Event, ctx: Context) -> Outcome:
+    """Decide the replies and effects for one event."""
+    match event:
+        case Command(name=name, arg=arg):
+            return _command(name, arg, ctx)
+        case Press(data=data):
+            return _press(data, ctx)
+        case Text(text=text):
+            return _text(text, ctx)
+        case Unsupported(kind=kind):
+            return _unsupported(kind, ctx)
+    raise TypeError(f"not an event: {event!r}")
+
+
+# -- commands ------------------------------------------------------------------------------
+
+
+def _command(name: str, arg: str, ctx: Context) -> Outcome:
+    action = _COMMANDS.get(name)
+    if action is None:
+        return _say(ctx, ctx.pack.texts.unknown_command, _menu_row(ctx))
+    return action(ctx, arg)
+
+
+def _start(ctx: Context, arg: str) -> Outcome:
+    effects: list[Effect] = [RecordFunnel(step=Funnel.STARTED)]
+    payload = arg.strip()
+    if payload and _PAYLOAD.match(payload) and ctx.profile.source is None:
+        effects.append(SetSource(source=payload))
+    texts = ctx.pack.texts
+    replies = [Reply(text=ctx.say(texts.welcome), buttons=_menu_buttons(ctx))]
+    return Outcome(conversation=Conversation(), replies=tuple(replies), effects=tuple(effects))
+
+
+def _menu(ctx: Context, _: str = "") -> Outcome:
+    return _say(ctx, ctx.pack.texts.menu, _menu_buttons(ctx))
+
+
+def _help(ctx: Context, _: str = "") -> Outcome:
+    return _say(ctx, ctx.pack.texts.help, _menu_buttons(ctx))
+
+
+def _learn(ctx: Context, _: str = "", *, step: int = 0, edit: bool = False) -> Outcome:
+    steps = ctx.pack.learn
+    if not 0 <= step < len(steps):
+        return _old_button(ctx)
+    buttons = ctx.pack.texts.buttons
+    nav: list[Button] = []
+    if step > 0:
+        nav.append(Button(label=buttons.back, data=f"learn:{step - 1}"))
+    if step + 1 < len(steps):
+        nav.append(Button(label=buttons.next, data=f"learn:{step + 1}"))
+    rows = (
+        tuple(nav),
+        (Button(label=buttons.act, data="act"), Button(label=buttons.ask, data="ask")),
+        (Button(label=buttons.menu, data="menu"),),
+    )
+    current = steps[step]
+    text = f"<b>{current.title}</b> ({step + 1}/{len(steps)})\n\n{current.text}"
+    effects: tuple[Effect, ...] = ()
+    if step == len(steps) - 1:
+        effects = (RecordFunnel(step=Funnel.LEARNED),)
+    return Outcome(
+        conversation=Conversation(state=State.LEARNING, step=step),
+        replies=(Reply(text=ctx.say(text), buttons=tuple(r for r in rows if r), edit=edit),),
+        effects=effects,
+    )
+
+
+def _act(ctx: Context, _: str = "") -> Outcome:
+    act, buttons = ctx.pack.act, ctx.pack.texts.buttons
+    rows = (
+        (
+            Button(label=buttons.call, data="act:call"),
+            Button(label=buttons.email, data="act:email"),
+        ),
+        (Button(label=buttons.form, url=ctx.content.campaign.links.get("governor_form")),)
+        if ctx.content.campaign.links.get("governor_form")
+        else (),
+        (Button(label=buttons.share, url=_share_url(ctx)),),
+        (Button(label=buttons.did_it, data="act:done"),),
+        (Button(label=buttons.menu, data="menu"),),
+    )
+    return Outcome(
+        conversation=Conversation(state=State.ACTING),
+        replies=(Reply(text=ctx.say(act.intro), buttons=tuple(r for r in rows if r)),),
+    )
+
+
+def _share_url(ctx: Context) -> str:
+    message = ctx.content.fill(ctx.pack.act.share_message, bot_link=ctx.bot_link("share"))
+    query = urlencode({"url": ctx.bot_link("share"), "text": _plain(message)})
+    return f"https://t.me/share/url?{query}"
+
+
+def _act_part(ctx: Context, part: str) -> Outcome:
+    act, buttons = ctx.pack.act, ctx.pack.texts.buttons
+    if part == "done":
+        rows = (
+            (Button(label=buttons.subscribe, data="sub"),),
+            (Button(label=buttons.menu, data="menu"),),
+        )
+        if ctx.profile.status is Status.ACTIVE:
+            rows = ((Button(label=buttons.menu, data="menu"),),)
+        return Outcome(
+            conversation=Conversation(),
+            replies=(Reply(text=ctx.say(act.done), buttons=rows),),
+            effects=(RecordFunnel(step=Funnel.ACTED),),
+        )
+    texts = {"call": act.call, "email": act.email, "share": act.share}
+    if part not in texts:
+        return _old_button(ctx)
+    rows = (
+        (Button(label=buttons.did_it, data="act:done"), Button(label=buttons.act, data="act")),
+    )
+    return Outcome(
+        conversation=Conversation(state=State.ACTING),
+        replies=(Reply(text=ctx.say(texts[part]), buttons=rows),),
+    )
+
+
+def _subscribe(ctx: Context, _: str = "", *, method: str = "command") -> Outcome:
+    texts = ctx.pack.texts
+    if ctx.profile.status is Status.ACTIVE:
+        return _say(ctx, texts.already_subscribed, _menu_row(ctx))
+    return Outcome(
+        conversation=ctx.conversation,
+        replies=(Reply(text=ctx.say(texts.subscribed), buttons=_menu_row(ctx)),),
+        effects=(Subscribe(method=method), RecordFunnel(step=Funnel.SUBSCRIBED)),
+    )
+
+
+def _unsubscribe(ctx: Context, _: str = "", *, method: str = "command") -> Outcome:
+    texts = ctx.pack.texts
+    if ctx.profile.status is not Status.ACTIVE:
+        return _say(ctx, texts.not_subscribed, _menu_row(ctx))
+    return Outcome(
+        conversation=ctx.conversation,
+        replies=(Reply(text=ctx.say(texts.unsubscribed)),),
+        effects=(Unsubscribe(method=method),),
+    )
+
+
+def _language(ctx: Context, _: str = "") -> Outcome:
+    rows = tuple(
+        (Button(label=ctx.content.packs[code].texts.language_name, data=f"lang:{code}"),)
+        for code in ctx.content.languages
+    )
+    return _say(ctx, ctx.pack.texts.language_prompt, rows)
+
+
+def _set_language(ctx: Context, code: str) -> Outcome:
+    if code not in ctx.content.packs:
+        return _old_button(ctx)
+    pack = ctx.content.packs[code]
+    profile = ctx.profile.model_copy(update={"lang": code})
+    switched = Context(ctx.content, profile, ctx.conversation, ctx.faq, ctx.bot_username)
+    return Outcome(
+        conversation=ctx.conversation,
+        replies=(
+            Reply(
+                text=switched.say(pack.texts.language_set, language=pack.texts.language_name),
+                buttons=_menu_buttons(switched),
+            ),
+        ),
+        effects=(SetLanguage(lang=code),),
+    )
+
+
+def _privacy(ctx: Context, _: str = "") -> Outcome:
+    buttons = ctx.pack.texts.buttons
+    rows = (
+        (Button(label=buttons.mydata, data="mydata"),),
+        (Button(label=buttons.menu, data="menu"),),
+    )
+    return _say(ctx, ctx.pack.texts.privacy, rows)
+
+
+def _mydata(ctx: Context, _: str = "") -> Outcome:
+    texts, p = ctx.pack.texts, ctx.profile
+    status = {
+        Status.NONE: texts.status_none,
+        Status.ACTIVE: texts.status_active,
+        Status.UNSUBSCRIBED: texts.status_unsubscribed,
+        Status.BLOCKED: texts.status_blocked,
+    }[p.status]
+    consent = (
+        f"{p.consent_at:%Y-%m-%d %H:%M} UTC ({p.consent_method}, {p.consent_version})"
+        if p.consent_at
+        else "-"
+    )
+    names = " ".join(part for part in (p.first_name, p.username and f"@{p.username}") if part)
+    text = ctx.say(
+        texts.mydata,
+        user_id=p.user_id,
+        language=ctx.pack.texts.language_name,
+        first_seen=f"{p.first_seen:%Y-%m-%d}",
+        came_from=p.source or "-",
+        status=ctx.say(status),
+        consent=consent,
+        names=names or "-",
+    )
+    rows = (
+        (Button(label=ctx.pack.texts.buttons.delete_confirm, data="del:ask"),),
+        (Button(label=ctx.pack.texts.buttons.menu, data="menu"),),
+    )
+    return Outcome(conversation=ctx.conversation, replies=(Reply(text=text, buttons=rows),))
+
+
+def _deleteme(ctx: Context, _: str = "") -> Outcome:
+    buttons = ctx.pack.texts.buttons
+    rows = (
+        (
+            Button(label=buttons.delete_confirm, data="del:yes"),
+            Button(label=buttons.delete_cancel, data="del:no"),
+        ),
+    )
+    return Outcome(
+        conversation=Conversation(state=State.CONFIRMING_DELETE),
+        replies=(Reply(text=ctx.say(ctx.pack.texts.delete_prompt), buttons=rows),),
+    )
+
+
+def _delete(ctx: Context, answer: str) -> Outcome:
+    texts = ctx.pack.texts
+    if answer == "ask":
+        return _deleteme(ctx)
+    if answer == "yes" and ctx.conversation.state is State.CONFIRMING_DELETE:
+        return Outcome(
+            conversation=Conversation(),
+            replies=(Reply(text=ctx.say(texts.deleted), edit=True),),
+            effects=(DeleteUser(),),
+        )
+    if answer in {"yes", "no"}:
+        return Outcome(
+            conversation=Conversation(),
+            replies=(Reply(text=ctx.say(texts.delete_cancelled), edit=True),),
+        )
+    return _old_button(ctx)
+
+
+def _faq_topics(ctx: Context, _: str = "") -> Outcome:
+    rows = tuple((Button(label=_label(entry), data=f"faq:{entry.id}"),) for entry in ctx.pack.faq)
+    rows += ((Button(label=ctx.pack.texts.buttons.menu, data="menu"),),)
+    return _say(ctx, ctx.pack.texts.faq_topics, rows)
+
+
+_COMMANDS: dict[str, Callable[[Context, str], Outcome]] = {
+    "start": _start,
+    "menu": _menu,
+    "help": _help,
+    "learn": _learn,
+    "act": _act,
+    "faq": _faq_topics,
+    "subscribe": _subscribe,
+    "unsubscribe": _unsubscribe,
+    "language": _language,
+    "privacy": _privacy,
+    "mydata": _mydata,
+    "deleteme": _deleteme,
+}
+
+
+# -- buttons -------------------------------------------------------------------------------
+
+
+def _press(data: str, ctx: Context) -> Outcome:
+    head, _, rest = data.partition(":")
+    match head, rest:
+        case "menu", "":
+            return _menu(ctx)
+        case "learn", digits if digits.isdigit():
+            return _learn(ctx, step=int(digits), edit=True)
+        case "act", "":
+            return _act(ctx)
+        case "act", part:
+            return _act_part(ctx, part)
+        case "ask", "":
+            return _say(ctx, ctx.pack.texts.ask_prompt, _menu_row(ctx))
+        case "faq", "":
+            return _faq_topics(ctx)
+        case "faq", entry_id:
+            entry = ctx.faq[ctx.pack.code].get(entry_id)
+            return _answer(ctx, entry) if entry else _old_button(ctx)
+        case "sub", "":
+            return _subscribe(ctx, method="button")
+        case "unsub", "":
+            return _unsubscribe(ctx, method="button")
+        case "lang", "":
+            return _language(ctx)
+        case "lang", code:
+            return _set_language(ctx, code)
+        case "privacy", "":
+            return _privacy(ctx)
+        case "mydata", "":
+            return _mydata(ctx)
+        case "del", answer:
+            return _delete(ctx, answer)
+    return _old_button(ctx)
+
+
+def _old_button(ctx: Context) -> Outcome:
+    return Outcome(
+        conversation=Conversation(),
+        replies=(Reply(text=ctx.say(ctx.pack.texts.old_button), buttons=_menu_buttons(ctx)),),
+    )
+
+
+# -- free text -----------------------------------------------------------------------------
+
+
+def _text(text: str, ctx: Context) -> Outcome:
+    word = normalize_word(text)
+    packs = ctx.content.packs.values()
+    if word in {normalize_word(w) for pack in packs for w in pack.texts.stop_words}:
+        return _unsubscribe(ctx, method=f"text:{word}")
+    if word in {normalize_word(w) for pack in packs for w in pack.texts.help_words}:
+        return _help(ctx)
+    if len(text) > MAX_QUESTION:
+        return _say(ctx, ctx.pack.texts.too_long, _menu_row(ctx))
+    if not word:
+        return _say(ctx, ctx.pack.texts.unsupported_message, _menu_row(ctx))
+    outcome, _ = answer(ctx, text)
+    return outcome
+
+
+def answer(ctx: Context, question: str) -> tuple[Outcome, FaqMatch]:
+    """Answer a typed question from the knowledge file, or decline with suggestions."""
+    index = ctx.faq[ctx.pack.code]
+    match = index.match(question)
+    effects: tuple[Effect, ...] = (RecordFunnel(step=Funnel.ASKED),)
+    if match.entry is not None:
+        outcome = _answer(ctx, match.entry)
+        return outcome.model_copy(update={"effects": effects}), match
+    rows = tuple(
+        (Button(label=_label(entry), data=f"faq:{entry.id}"),)
+        for entry in (index.get(i) for i in match.suggestions)
+        if entry is not None
+    )
+    rows += _menu_row(ctx)
+    outcome = Outcome(
+        conversation=Conversation(),
+        replies=(Reply(text=ctx.say(ctx.pack.texts.faq_fallback), buttons=rows),),
+        effects=effects,
+    )
+    return outcome, match
+
+
+def _answer(ctx: Context, entry: FaqEntry) -> Outcome:
+    index = ctx.faq[ctx.pack.code]
+    rows = tuple(
+        (Button(label=_label(related), data=f"faq:{related.id}"),)
+        for related in (index.get(i) for i in entry.related)
+        if related is not None
+    )
+    rows += _menu_row(ctx)
+    footer = ctx.say(ctx.pack.texts.faq_source, cited=entry.source)
+    return Outcome(
+        conversation=Conversation(),
+        replies=(Reply(text=f"{ctx.say(entry.answer)}\n\n{footer}", buttons=rows),),
+    )
+
+
+def _unsupported(kind: str, ctx: Context) -> Outcome:
+    texts = ctx.pack.texts
+    text = {"edited": texts.edited_message, "group": texts.group_chat}.get(
+        kind, texts.unsupported_message
+    )
+    return Outcome(
+        conversation=ctx.conversation,
+        replies=(Reply(text=ctx.say(text), buttons=() if kind == "group" else _menu_row(ctx)),),
+    )
+
+
+# -- helpers -------------------------------------------------------------------------------
+
+
+def _say(ctx: Context, text: str, buttons: tuple[tuple[Button, ...], ...] = ()) -> Outcome:
+    return Outcome(
+        conversation=Conversation(), replies=(Reply(text=ctx.say(text), buttons=buttons),)
+    )
+
+
+def _menu_row(ctx: Context) -> tuple[tuple[Button, ...], ...]:
+    return ((Button(label=ctx.pack.texts.buttons.menu, data="menu"),),)
+
+
+def _menu_buttons(ctx: Context) -> tuple[tuple[Button, ...], ...]:
+    b = ctx.pack.texts.buttons
+    subscription = (
+        Button(label=b.unsubscribe, data="unsub")
+        if ctx.profile.status is Status.ACTIVE
+        else Button(label=b.subscribe, data="sub")
+    )
+    rows: list[tuple[Button, ...]] = [
+        (Button(label=b.learn, data="learn:0"),),
+        (Button(label=b.act, data="act"),),
+        (Button(label=b.faq, data="faq"), Button(label=b.ask, data="ask")),
+        (subscription, Button(label=b.privacy, data="privacy")),
+    ]
+    if len(ctx.content.languages) > 1:
+        rows.append((Button(label=b.language, data="lang"),))
+    return tuple(rows)
+
+
+def _label(entry: FaqEntry) -> str:
+    question = entry.questions[0]
+    return question if len(question) <= _LABEL else question[: _LABEL - 1].rstrip() + "…"
+
+
+def _plain(text: str) -> str:
+    return html.unescape(re.sub(r"<[^>]+>", "", text))
+
+
+def role_allows(role: Role, needed: Role) -> bool:
+    """Tell whether `role` includes the rights of `needed`."""
+    order = (Role.MEMBER, Role.ORGANIZER, Role.ADMIN)
+    return order.index(role) >= order.index(needed)

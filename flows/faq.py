@@ -1,0 +1,400 @@
+"""Match a typed question to a knowledge entry, or decline honestly.
+
+Text is folded (lower case, accents and punctuation off), abbreviations expanded from a
+small per-language map, stop words dropped and words stemmed with Snowball (PyStemmer).
+A word the index does not know is corrected to the nearest indexed word (rapidfuzz, one
+or two edits), and two typed words are joined when only their join is known
+("finger prints", "s comm"). Each entry is then scored two ways and the two are mixed:
+
+* BM25F over the whole entry, its question phrasings weighing more than its answer;
+* the best weighted overlap between the question and one phrasing of the entry.
+
+Both are normalised by the weight of everything the person typed, so a question full of
+words the campaign never uses scores low. The bot answers only when the best entry is
+both good enough and clearly ahead of the second; otherwise it declines and offers the
+closest entries. BM25 is hand-written rather than taken from bm25s: over a few thousand
+short entries it is a few lines over an inverted index, it needs two fields, and bm25s
+would bring numpy and scipy into a chat bot for no gain in speed at this size.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import Stemmer
+from rapidfuzz import process
+from rapidfuzz.distance import OSA
+
+from flows.content import FaqEntry
+
+__all__ = ["STOP_WORDS", "SYNONYMS", "FaqIndex", "FaqMatch"]
+
+# -- language data (may move to content) ----------------------------------------------------
+# Keys and values are folded text (lower case, no accents); a key may be several words.
+
+SYNONYMS: dict[str, dict[str, str]] = {
+    "en": {
+        "u": "you",
+        "ur": "your",
+        "r": "are",
+        "y": "why",
+        "wat": "what",
+        "wut": "what",
+        "wht": "what",
+        "abt": "about",
+        "bc": "because",
+        "cuz": "because",
+        "ppl": "people",
+        "ppls": "people",
+        "govt": "government",
+        "gov": "governor",
+        "guv": "governor",
+        "gov patrick": "governor patrick",
+        "deval": "governor patrick",
+        "cops": "police",
+        "cop": "police",
+        "pd": "police",
+        "bpd": "boston police",
+        "dv": "domestic violence",
+        "s comm": "scomm",
+        "s com": "scomm",
+        "scom": "scomm",
+        "secure communities": "scomm",
+        "secure community": "scomm",
+        "secure comm": "scomm",
+        "immigration and customs enforcement": "ice",
+        "immigration customs enforcement": "ice",
+        "immigration enforcement": "ice",
+        "department of homeland security": "dhs",
+        "homeland security": "dhs",
+        "kicked out": "deported",
+        "sent back": "deported",
+        "info": "information",
+        "pls": "please",
+        "plz": "please",
+        "thx": "thanks",
+        "ty": "thanks",
+        "lawyer": "legal help",
+        "attorney": "legal help",
+    },
+    "es": {
+        "q": "que",
+        "xq": "por que",
+        "pq": "por que",
+        "tb": "tambien",
+        "s comm": "scomm",
+        "comunidades seguras": "scomm",
+        "migra": "ice",
+        "sin papeles": "indocumentado",
+        "abogado": "ayuda legal",
+    },
+    "pt": {
+        "vc": "voce",
+        "q": "que",
+        "pq": "por que",
+        "tb": "tambem",
+        "s comm": "scomm",
+        "comunidades seguras": "scomm",
+        "sem documentos": "indocumentado",
+        "advogado": "ajuda legal",
+    },
+}
+
+
+def _wordset(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+STOP_WORDS: dict[str, frozenset[str]] = {
+    "en": _wordset(
+        """a about above after again all also am an and any anyone anything are as at be
+        because been before being below between both but by can could did do does doing
+        done down during each else even ever every few for from further get gets getting
+        go going got had has have having he her here hers him his how i if im in into is
+        it its itself ive just know let like me mean means might more most much must my
+        myself need now of off on once only or other our ours out over own please pretty
+        quite re really said same say says see she should so some something such tell than
+        that thats the their theirs them then there these they thing things this those
+        through to too under until up us very want wanna was way we well were what whats
+        when where whether which while who whom whos why will with would yeah yes yet you
+        youre your yours hi hello hey ok okay question questions wondering
+        explain exactly actually basically kind sort stuff someone somebody guys dont"""
+    ),
+    "es": _wordset(
+        """a al algo algun alguna alguno como con cual cuales cuando de del donde el ella
+        ellos en es esa ese eso esta estan este esto fue ha hay la las le les lo los mas me
+        mi mis muy nos o para pero por porque que quien se sea ser si sin sobre son su sus
+        tambien te tiene tu un una uno unos y ya yo hola gracias pregunta saber"""
+    ),
+    "pt": _wordset(
+        """a ao aos as com como da das de do dos e ela ele eles em entre era essa esse isso
+        esta este eu foi ha isso ja mais me meu minha muito na nas no nos o os ou para pela
+        pelo por porque quando que quem se ser seu sua sobre tambem te tem um uma voce
+        ola obrigado obrigada pergunta saber"""
+    ),
+}
+
+_STEMMERS = {"en": "english", "es": "spanish", "pt": "portuguese"}
+
+# -- tuning ---------------------------------------------------------------------------------
+
+_K1 = 1.2
+_B = 0.5
+_QUESTION_WEIGHT = 1.0
+_ANSWER_WEIGHT = 0.25
+_BM25_SHARE = 0.4  # the rest is the best single phrasing
+_BETA2 = 4.0  # F-beta with beta 2: what was asked matters more than what a phrasing adds
+_UNKNOWN_WEIGHT = 0.8  # of the weight of a word found in one entry only
+_CORRECTED_WEIGHT = 0.9  # a corrected typo counts a little less than a known word
+_THRESHOLD = 0.45
+_MARGIN = 0.06
+_SUGGEST_FLOOR = 0.2
+_MAX_TERMS = 48
+
+_NUMBER_COMMA = re.compile(r"(?<=\d)[,.](?=\d{3}(?!\d))")
+_APOSTROPHE = re.compile(r"(?<=\w)['’](?=\w)")
+_NON_WORD = re.compile(r"[^a-z0-9]+")
+
+
+@dataclass(frozen=True)
+class FaqMatch:
+    """The outcome of one question: an entry, or a decline with suggestions."""
+
+    entry: FaqEntry | None
+    score: float
+    suggestions: tuple[str, ...] = ()
+
+    @property
+    def answered(self) -> bool:
+        """Return whether an entry was found."""
+        return self.entry is not None
+
+
+def _fold(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    plain = "".join(char for char in decomposed if not unicodedata.combining(char))
+    plain = _APOSTROPHE.sub("", _NUMBER_COMMA.sub("", plain))
+    return _NON_WORD.sub(" ", plain).strip()
+
+
+class _Analyzer:
+    """Turns text into stems; shared by indexing and matching so both agree."""
+
+    def __init__(self, lang: str) -> None:
+        self.stop = STOP_WORDS.get(lang, frozenset())
+        table = SYNONYMS.get(lang, {})
+        self._replacements = {_fold(key): _fold(value) for key, value in table.items()}
+        keys = sorted(self._replacements, key=lambda key: (-len(key), key))
+        self._synonyms = (
+            re.compile(r"(?<!\S)(?:" + "|".join(map(re.escape, keys)) + r")(?!\S)")
+            if keys
+            else None
+        )
+        algorithm = _STEMMERS.get(lang)
+        self._stemmer = Stemmer.Stemmer(algorithm) if algorithm else None
+
+    def words(self, text: str) -> list[str]:
+        folded = _fold(text)
+        if self._synonyms is not None:
+            folded = self._synonyms.sub(lambda m: self._replacements[m.group(0)], folded)
+        return folded.split()
+
+    def stem(self, word: str) -> str:
+        return self._stemmer.stemWord(word) if self._stemmer else word
+
+    def terms(self, text: str) -> list[str]:
+        return [self.stem(word) for word in self.words(text) if word not in self.stop]
+
+
+@dataclass(frozen=True)
+class _Query:
+    weights: dict[str, float]
+    total: float
+
+
+class FaqIndex:
+    """An immutable search index over one language's knowledge entries."""
+
+    def __init__(self, entries: Sequence[FaqEntry], lang: str) -> None:
+        self._entries = tuple(entries)
+        self._by_id = {entry.id: entry for entry in self._entries}
+        self.lang = lang
+        self._analyzer = _Analyzer(lang)
+        self._index()
+
+    @classmethod
+    def build(cls, entries: Sequence[FaqEntry], lang: str) -> FaqIndex:
+        """Index `entries` once, for matching many questions in language `lang`."""
+        return cls(entries, lang)
+
+    @property
+    def entries(self) -> tuple[FaqEntry, ...]:
+        """Return the indexed entries in file order."""
+        return self._entries
+
+    def get(self, entry_id: str) -> FaqEntry | None:
+        """Return the entry with id `entry_id`, or None."""
+        return self._by_id.get(entry_id)
+
+    def _index(self) -> None:
+        analyzer = self._analyzer
+        phrasings: list[list[str]] = []
+        self._phrasing_entry: list[int] = []
+        question_tf: list[Counter[str]] = []
+        answer_tf: list[Counter[str]] = []
+        surface: Counter[str] = Counter()
+        for number, entry in enumerate(self._entries):
+            questions: Counter[str] = Counter()
+            for question in entry.questions:
+                terms = analyzer.terms(question)
+                phrasings.append(terms)
+                self._phrasing_entry.append(number)
+                questions.update(terms)
+            question_tf.append(questions)
+            answer_tf.append(Counter(analyzer.terms(entry.answer)))
+            for text in (*entry.questions, entry.answer):
+                surface.update(word for word in analyzer.words(text) if word not in analyzer.stop)
+
+        count = max(len(self._entries), 1)
+        df: Counter[str] = Counter()
+        for questions, answer in zip(question_tf, answer_tf, strict=True):
+            df.update(set(questions) | set(answer))
+        self._idf = {term: _idf(count, seen) for term, seen in df.items()}
+        self._unknown = _idf(count, 1) * _UNKNOWN_WEIGHT
+
+        question_len = [sum(tf.values()) for tf in question_tf]
+        answer_len = [sum(tf.values()) for tf in answer_tf]
+        mean_question = max(sum(question_len) / count, 1.0)
+        mean_answer = max(sum(answer_len) / count, 1.0)
+        self._postings: dict[str, list[tuple[int, float]]] = {}
+        for number in range(len(self._entries)):
+            norm_q = 1 - _B + _B * question_len[number] / mean_question
+            norm_a = 1 - _B + _B * answer_len[number] / mean_answer
+            for term in question_tf[number].keys() | answer_tf[number].keys():
+                tf = (
+                    _QUESTION_WEIGHT * question_tf[number][term] / norm_q
+                    + _ANSWER_WEIGHT * answer_tf[number][term] / norm_a
+                )
+                gain = self._idf[term] * tf / (_K1 + tf)
+                self._postings.setdefault(term, []).append((number, gain))
+
+        self._phrasing_postings: dict[str, list[int]] = {}
+        self._phrasing_weight: list[float] = []
+        for number, terms in enumerate(phrasings):
+            unique = dict.fromkeys(terms)
+            self._phrasing_weight.append(sum(self._idf[term] for term in unique) or 1.0)
+            for term in unique:
+                self._phrasing_postings.setdefault(term, []).append(number)
+
+        self._stop_words = {word: analyzer.stem(word) for word in analyzer.stop}
+        self._surface = {word: analyzer.stem(word) for word in surface}
+        # Typo candidates share the first letter; most frequent first, so ties go to common
+        # words. Short words are left alone: "nice" is not a typo of "ice".
+        self._candidates: dict[str, list[str]] = {}
+        for word in sorted(surface, key=lambda word: (-surface[word], word)):
+            if len(word) >= 4 and not word.isdigit():
+                self._candidates.setdefault(word[0], []).append(word)
+        for word in sorted(set(self._stop_words) - set(self._surface)):
+            if len(word) >= 4:
+                self._candidates.setdefault(word[0], []).append(word)
+
+    # -- matching ---------------------------------------------------------------------------
+
+    def match(self, question: str) -> FaqMatch:
+        """Return the entry answering `question`, or a decline with the closest entry ids."""
+        query = self._query(question)
+        if not query.weights:
+            return FaqMatch(entry=None, score=0.0)
+        bm25: dict[int, float] = {}
+        overlap: dict[int, float] = {}
+        for term, weight in query.weights.items():
+            scale = weight / self._idf.get(term, 1.0)
+            for number, gain in self._postings.get(term, ()):
+                bm25[number] = bm25.get(number, 0.0) + gain * scale
+            for number in self._phrasing_postings.get(term, ()):
+                overlap[number] = overlap.get(number, 0.0) + weight
+        best_phrasing: dict[int, float] = {}
+        for number, shared in overlap.items():
+            recall = shared / query.total
+            precision = min(shared / self._phrasing_weight[number], 1.0)
+            f_score = (1 + _BETA2) * precision * recall / (_BETA2 * precision + recall)
+            entry = self._phrasing_entry[number]
+            if f_score > best_phrasing.get(entry, 0.0):
+                best_phrasing[entry] = f_score
+        scores = {
+            number: _BM25_SHARE * bm25[number] / query.total
+            + (1 - _BM25_SHARE) * best_phrasing.get(number, 0.0)
+            for number in bm25
+        }
+        ranked = sorted(scores.items(), key=lambda item: (-item[1], item[0]))
+        if not ranked:
+            return FaqMatch(entry=None, score=0.0)
+        best_number, best = ranked[0]
+        second = ranked[1][1] if len(ranked) > 1 else 0.0
+        best = round(min(best, 1.0), 4)
+        if best >= _THRESHOLD and best - second >= _MARGIN:
+            return FaqMatch(entry=self._entries[best_number], score=best)
+        suggestions = tuple(
+            self._entries[number].id for number, score in ranked[:3] if score >= _SUGGEST_FLOOR
+        )
+        return FaqMatch(entry=None, score=best, suggestions=suggestions)
+
+    def _query(self, question: str) -> _Query:
+        words = self._analyzer.words(question[:2000])
+        words = self._join_pairs(words)
+        weights: dict[str, float] = {}
+        for word in words:
+            if word in self._stop_words:
+                continue
+            term, weight = self._resolve(word)
+            if term is None or term in weights:
+                continue
+            weights[term] = weight
+            if len(weights) >= _MAX_TERMS:
+                break
+        return _Query(weights=weights, total=sum(weights.values()))
+
+    def _join_pairs(self, words: list[str]) -> list[str]:
+        joined: list[str] = []
+        position = 0
+        while position < len(words):
+            word = words[position]
+            if position + 1 < len(words):
+                after = words[position + 1]
+                pair = word + after
+                if pair in self._surface and not (
+                    word in self._surface and after in self._surface
+                ):
+                    joined.append(pair)
+                    position += 2
+                    continue
+            joined.append(word)
+            position += 1
+        return joined
+
+    def _resolve(self, word: str) -> tuple[str | None, float]:
+        """Return the stem for `word` and its weight; None drops a typo of a stop word."""
+        stem = self._surface.get(word) or self._analyzer.stem(word)
+        if stem in self._idf:
+            return stem, self._idf[stem]
+        if len(word) >= 4 and not word.isdigit():
+            limit = 1 if len(word) <= 5 else 2
+            found = process.extractOne(
+                word, self._candidates.get(word[0], ()), scorer=OSA.distance, score_cutoff=limit
+            )
+            if found is not None:
+                near = found[0]
+                if near in self._stop_words:
+                    return None, 0.0
+                near_stem = self._surface[near]
+                return near_stem, self._idf[near_stem] * _CORRECTED_WEIGHT
+        return stem, self._unknown
+
+
+def _idf(count: int, seen: int) -> float:
+    return math.log(1 + (count - seen + 0.5) / (seen + 0.5))

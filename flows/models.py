@@ -1,0 +1,180 @@
+"""Events in, replies and effects out: the small frozen vocabulary of every flow."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict
+
+__all__ = [
+    "Button",
+    "Command",
+    "Conversation",
+    "DeleteUser",
+    "Effect",
+    "Event",
+    "Funnel",
+    "Outcome",
+    "Press",
+    "Profile",
+    "RecordFunnel",
+    "Reply",
+    "Role",
+    "SetLanguage",
+    "SetSource",
+    "State",
+    "Status",
+    "Subscribe",
+    "Text",
+    "Unsubscribe",
+    "Unsupported",
+]
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class State(StrEnum):
+    """Where a user is in a flow; stored as text."""
+
+    IDLE = "idle"
+    LEARNING = "learning"
+    ACTING = "acting"
+    CONFIRMING_DELETE = "confirming_delete"
+
+
+class Status(StrEnum):
+    """A subscription's status; NONE means the user never subscribed."""
+
+    NONE = "none"
+    ACTIVE = "active"
+    UNSUBSCRIBED = "unsubscribed"
+    BLOCKED = "blocked"
+
+
+class Funnel(StrEnum):
+    """The campaign's funnel steps, counted once per user."""
+
+    STARTED = "started"
+    LEARNED = "learned"
+    ASKED = "asked"
+    ACTED = "acted"
+    SUBSCRIBED = "subscribed"
+
+
+class Role(StrEnum):
+    """What a user may do beyond the public commands."""
+
+    MEMBER = "member"
+    ORGANIZER = "organizer"
+    ADMIN = "admin"
+
+
+class Conversation(_Frozen):
+    """A user's place in a flow."""
+
+    state: State = State.IDLE
+    step: int = 0
+
+
+class Profile(_Frozen):
+    """What the bot stores about a user, as the flows see it."""
+
+    user_id: int
+    lang: str
+    first_seen: datetime
+    source: str | None = None
+    first_name: str | None = None
+    username: str | None = None
+    status: Status = Status.NONE
+    consent_at: datetime | None = None
+    consent_method: str | None = None
+    consent_version: str | None = None
+    role: Role = Role.MEMBER
+
+
+# -- events --------------------------------------------------------------------------------
+
+
+class Command(_Frozen):
+    """A slash command, e.g. `/start flyer-dorchester` is Command(name="start", arg=...)."""
+
+    name: str
+    arg: str = ""
+
+
+class Text(_Frozen):
+    """Free text typed by the user."""
+
+    text: str
+
+
+class Press(_Frozen):
+    """A button press; `data` comes from the client and may be forged or stale."""
+
+    data: str
+
+
+class Unsupported(_Frozen):
+    """Anything else: a sticker, photo, edit, or a message in a group."""
+
+    kind: str
+
+
+Event = Command | Text | Press | Unsupported
+
+
+# -- replies and effects -------------------------------------------------------------------
+
+
+class Button(_Frozen):
+    """An inline button: either `data` sent back to us, or a `url` opened by the client."""
+
+    label: str
+    data: str | None = None
+    url: str | None = None
+
+
+class Reply(_Frozen):
+    """One message to show; `edit` replaces the message whose button was pressed."""
+
+    text: str
+    buttons: tuple[tuple[Button, ...], ...] = ()
+    edit: bool = False
+
+
+class Subscribe(_Frozen):
+    method: str
+
+
+class Unsubscribe(_Frozen):
+    method: str
+
+
+class SetLanguage(_Frozen):
+    lang: str
+
+
+class SetSource(_Frozen):
+    source: str
+
+
+class RecordFunnel(_Frozen):
+    step: Funnel
+
+
+class DeleteUser(_Frozen):
+    pass
+
+
+Effect = Subscribe | Unsubscribe | SetLanguage | SetSource | RecordFunnel | DeleteUser
+
+
+class Outcome(_Frozen):
+    """What a flow decided: the new place, the replies, and what to record."""
+
+    conversation: Conversation
+    replies: tuple[Reply, ...]
+    effects: tuple[Effect, ...] = ()

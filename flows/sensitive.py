@@ -1,0 +1,137 @@
+"""Remove personal details from a typed question before anything is recorded.
+
+People asking about immigration sometimes volunteer their A-number, Social Security
+number, address, phone, e-mail or immigration status. The bot needs none of it, so every
+question is scrubbed before it is stored: each such span becomes `[removed]`, and the
+kinds found let the bot say, gently, that such details are not needed.
+
+Plain regular expressions, tuned to keep the campaign's own figures ("45,707", "52%",
+"2008") and public phone numbers passed in `allow`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection
+from dataclasses import dataclass
+
+__all__ = ["KINDS", "REMOVED", "Scrubbed", "scrub"]
+
+REMOVED = "[removed]"
+KINDS = frozenset({"a_number", "ssn", "address", "status", "phone", "email"})
+
+
+@dataclass(frozen=True)
+class Scrubbed:
+    """A text with its sensitive spans replaced, and the kinds of what was removed."""
+
+    text: str
+    kinds: frozenset[str]
+
+
+_FLAGS = re.IGNORECASE | re.UNICODE
+_DIGIT_GROUPS = r"(?:\d[ .-]?){7,8}\d(?!\d)"  # 8 or 9 digits, dashes or spaces between
+
+_EMAIL = r"[\w.+-]+@[\w-]+(?:\.[\w-]+)*\.[a-z]{2,}"
+
+_A_NUMBER = (
+    rf"(?<![\w-])a[ #.:-]{{0,3}}{_DIGIT_GROUPS}"
+    rf"|(?:\ba[ -]?(?:number|no\b\.?|\#)|\balien (?:registration )?number|\buscis number"
+    rf"|\bn[uú]mero a|\bn[uú]mero de extranjero)\s*(?:is|es|[eé]|:|\#)?\s*:?\s*{_DIGIT_GROUPS}"
+)
+
+_SSN = (
+    r"(?<![\d-])\d{3}[ -]\d{2}[ -]\d{4}(?![\d-])"
+    r"|(?:\bssn|\bsocial security(?: number| no\.?| \#)?|\bseguro social|\bseguridad social)"
+    r"\s*(?:is|es|:|\#)?\s*:?\s*\d{3}[ -]?\d{2}[ -]?\d{4}(?!\d)"
+    r"|(?<![\d$.,-])\d{9}(?![\d,.%])"
+)
+
+_PHONE = (
+    r"(?<![\w+])\+\d{1,3}[ .-]?(?:\(?\d{1,4}\)?[ .-]?){2,4}\d{2,4}(?!\d)"
+    r"|(?<![\w(+-])(?:1[ .-]?)?(?:\(\d{3}\)|\d{3})[ .-]?\d{3}[ .-]?\d{4}(?!\d)"
+)
+
+_SUFFIXES = (
+    r"street|st|avenue|ave|av|road|rd|boulevard|blvd|lane|ln|drive|dr|court|ct|place|pl"
+    r"|terrace|ter|parkway|pkwy|highway|hwy|square|sq|circle|cir|plaza|way|turnpike|tpke"
+)
+# A number, one to four name words (not small words, so "3 times in court" is kept),
+# a street suffix, then maybe an apartment, a city, a state and a ZIP code.
+_NAME_WORD = r"(?!(?:in|at|on|the|of|to|a|an|for|more|people|times|years|days)\b)[a-z][\w'.-]*"
+_ADDRESS = (
+    rf"\b\d{{1,6}}[a-z]?(?:-\d{{1,4}})?\s+(?:{_NAME_WORD}\s+){{1,4}}(?:{_SUFFIXES})\b\.?"
+    r"(?:,?\s*(?:apt|apartment|unit|suite|ste|fl|floor|\#)\.?\s*\#?\s*[\w-]+)?"
+    r"(?:,?\s*[a-z][a-z .]{1,30}?,?\s*(?:ma|mass|massachusetts|ri|nh|ct|ny)\.?"
+    r"(?:\s*\d{5}(?:-\d{4})?)?)?"
+    r"|\bp\.?\s*o\.?\s*box\s*\d+"
+)
+
+_ME = r"\b(?:i\s*am|i'?m|im|i\s+was)\b"
+_FAMILY = (
+    r"\bmy\s+(?:husband|wife|partner|mom|mother|dad|father|parents?|son|daughter|kids?"
+    r"|children|brother|sister|cousin|uncle|aunt|family|boyfriend|girlfriend)\s+(?:is|are|was)"
+)
+_STATUS = "|".join(
+    [
+        rf"(?:{_ME}|{_FAMILY})\s+(?:also\s+|still\s+|currently\s+|now\s+)?"
+        r"(?:an?\s+)?(?:undocumented|illegal(?:ly\s+here|\s+(?:immigrant|alien))?"
+        r"|out\s+of\s+status|here\s+illegally|without\s+(?:papers|documents|status)"
+        r"|not\s+(?:a\s+)?(?:citizen|legal|documented)|overstay(?:ing|ed)?"
+        r"|(?:a\s+)?(?:daca|tps)(?:\s+recipient|\s+holder)?|an?\s+asylum\s+seeker)",
+        r"\bmy\s+(?:visa|green\s+card|papers|work\s+permit|status|tps|daca)\s+"
+        r"(?:has\s+|have\s+|is\s+|are\s+)?(?:expired|expire[sd]?|ran\s+out|run\s+out|lapsed)",
+        r"\bi\s+(?:have|got|ve\s+got|'ve\s+got)\s+no\s+(?:papers|documents|status|green\s+card|visa)",
+        r"\bi\s+(?:don'?t|do\s+not|dont)\s+have\s+(?:any\s+)?(?:papers|documents"
+        r"|(?:legal\s+)?status|a\s+green\s+card|a\s+visa|a\s+social)",
+        r"\bi\s+overstayed(?:\s+my\s+visa)?",
+        r"\bi\s+(?:crossed|came|entered)(?:\s+the\s+border|\s+here|\s+in)?\s+illegally",
+        r"\b(?:soy|estoy)\s+(?:un[ao]?\s+)?(?:indocumentad[oa]s?|ilegal(?:es)?|sin\s+papeles)",
+        r"\bno\s+tengo\s+(?:papeles|documentos|estatus|status|green\s+card|visa)",
+        r"\bmi\s+visa\s+(?:se\s+)?(?:venci[oó]|expir[oó]|est[aá]\s+vencida)",
+        r"\b(?:sou|estou)\s+(?:um[a]?\s+)?(?:indocumentad[oa]s?|ilegal|sem\s+documentos"
+        r"|sem\s+pap[eé]is)",
+        r"\bn[aã]o\s+tenho\s+(?:documentos|pap[eé]is|visto|green\s+card)",
+        r"\bmeu\s+visto\s+(?:venceu|expirou|est[aá]\s+vencido)",
+    ]
+)
+
+_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
+    (kind, re.compile(pattern, _FLAGS))
+    for kind, pattern in (
+        ("email", _EMAIL),
+        ("a_number", _A_NUMBER),
+        ("ssn", _SSN),
+        ("phone", _PHONE),
+        ("address", _ADDRESS),
+        ("status", _STATUS),
+    )
+)
+
+
+def _digits(text: str) -> str:
+    return "".join(char for char in text if char.isdigit())
+
+
+def scrub(text: str, *, allow: Collection[str] = ()) -> Scrubbed:
+    """Replace personal details in `text` with `[removed]`; keep numbers listed in `allow`."""
+    kept = {_digits(number)[-10:] for number in allow if _digits(number)}
+    spans: list[tuple[int, int, str]] = []
+    for kind, pattern in _PATTERNS:
+        for found in pattern.finditer(text):
+            if kind == "phone" and _digits(found.group(0))[-10:] in kept:
+                continue
+            spans.append((found.start(), found.end(), kind))
+    spans.sort(key=lambda span: (span[0], -span[1]))
+    parts: list[str] = []
+    kinds: set[str] = set()
+    end = 0
+    for start, stop, kind in spans:
+        if start < end:
+            continue
+        parts.append(text[end:start])
+        parts.append(REMOVED)
+        kinds.add(kind)
+        end = stop
+    parts.append(text[end:])
+    return Scrubbed(text="".join(parts), kinds=frozenset(kinds))

@@ -1,0 +1,17 @@
+"""How every table stores a moment: UTC, ISO 8601, to the second."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+__all__ = ["from_iso", "iso"]
+
+
+def iso(moment: datetime) -> str:
+    """Format a UTC moment the way every table stores it."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def from_iso(text: str) -> datetime:
+    """Parse a stored moment."""
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)

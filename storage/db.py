@@ -1,0 +1,52 @@
+"""Opening the database: WAL, busy timeout, foreign keys, migrations."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import aiosqlite
+
+from storage.funnel import FunnelRepo
+from storage.migrations import migrate
+from storage.subscriptions import SubscriptionRepo
+from storage.users import UserRepo
+
+__all__ = ["Database", "open_database"]
+
+BUSY_TIMEOUT_MS = 5000
+
+
+class Database:
+    """One connection and the repositories that share it."""
+
+    def __init__(self, connection: aiosqlite.Connection) -> None:
+        self.connection = connection
+        self.users = UserRepo(connection)
+        self.subscriptions = SubscriptionRepo(connection)
+        self.funnel = FunnelRepo(connection)
+
+    async def commit(self) -> None:
+        """Commit the current transaction."""
+        await self.connection.commit()
+
+    async def rollback(self) -> None:
+        """Roll back the current transaction."""
+        await self.connection.rollback()
+
+    async def close(self) -> None:
+        """Close the connection."""
+        await self.connection.close()
+
+
+async def open_database(path: Path | str, *, run_migrations: bool = True) -> Database:
+    """Open (creating its folder) and migrate the database at `path`."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    connection = await aiosqlite.connect(path, timeout=BUSY_TIMEOUT_MS / 1000)
+    await connection.execute("PRAGMA journal_mode=WAL")
+    await connection.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    await connection.execute("PRAGMA foreign_keys=ON")
+    await connection.execute("PRAGMA synchronous=NORMAL")
+    if run_migrations:
+        await migrate(connection)
+    return Database(connection)

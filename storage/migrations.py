@@ -1,0 +1,86 @@
+"""Numbered schema migrations, recorded in the database and safe to run twice."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+import aiosqlite
+
+__all__ = ["MIGRATIONS", "migrate"]
+
+logger = logging.getLogger(__name__)
+
+MIGRATIONS: list[tuple[str, str]] = []
+
+
+def migration(sql: str) -> Callable[[Callable[[], None]], Callable[[], None]]:
+    """Register `sql` under the decorated function's name; order is the order of definition."""
+
+    def register(function: Callable[[], None]) -> Callable[[], None]:
+        MIGRATIONS.append((function.__name__, sql))
+        return function
+
+    return register
+
+
+@migration(
+    """
+    CREATE TABLE users (
+        user_id     INTEGER PRIMARY KEY,
+        lang        TEXT NOT NULL,
+        first_seen  TEXT NOT NULL,
+        source      TEXT,
+        first_name  TEXT,
+        username    TEXT
+    );
+    CREATE TABLE conversations (
+        user_id     INTEGER PRIMARY KEY REFERENCES users(user_id) ON DELETE CASCADE,
+        state       TEXT NOT NULL,
+        step        INTEGER NOT NULL DEFAULT 0,
+        updated_at  TEXT NOT NULL
+    );
+    CREATE TABLE subscriptions (
+        user_id          INTEGER PRIMARY KEY REFERENCES users(user_id) ON DELETE CASCADE,
+        status           TEXT NOT NULL CHECK (status IN ('active', 'unsubscribed', 'blocked')),
+        consent_at       TEXT NOT NULL,
+        consent_method   TEXT NOT NULL,
+        consent_version  TEXT NOT NULL,
+        source           TEXT,
+        changed_at       TEXT NOT NULL,
+        change_method    TEXT
+    );
+    CREATE INDEX subscriptions_by_status ON subscriptions(status, consent_at);
+    CREATE INDEX subscriptions_by_consent ON subscriptions(consent_at);
+    -- One row per user and step, the first time: enough for a funnel, no record of content.
+    CREATE TABLE funnel_events (
+        user_id  INTEGER NOT NULL REFERENCES users(user_id) ON DELETE CASCADE,
+        step     TEXT NOT NULL,
+        at       TEXT NOT NULL,
+        PRIMARY KEY (user_id, step)
+    ) WITHOUT ROWID;
+    CREATE INDEX funnel_events_by_step ON funnel_events(step, at);
+    """
+)
+def m001_initial() -> None:
+    """Users, conversations, subscriptions and the funnel."""
+
+
+async def migrate(db: aiosqlite.Connection) -> list[str]:
+    """Apply the migrations not yet recorded; return the names applied."""
+    await db.execute(
+        "CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)"
+    )
+    async with db.execute("SELECT name FROM migrations") as cursor:
+        done = {row[0] async for row in cursor}
+    applied = []
+    for name, sql in MIGRATIONS:
+        if name in done:
+            continue
+        # executescript commits first; wrap the script so a failure leaves nothing half-done.
+        await db.executescript(
+            f"BEGIN;\n{sql}\nINSERT INTO migrations VALUES ('{name}', datetime('now'));\nCOMMIT;"
+        )
+        logger.info("applied migration %s", name)
+        applied.append(name)
+    return applied

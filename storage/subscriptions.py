@@ -1,0 +1,45 @@
+"""Opt-ins: consent given and withdrawn."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import aiosqlite
+
+from flows.models import Status
+from storage._time import iso
+
+__all__ = ["SubscriptionRepo"]
+
+
+class SubscriptionRepo:
+    """SQL for the subscriptions table."""
+
+    def __init__(self, db: aiosqlite.Connection) -> None:
+        self._db = db
+
+    async def subscribe(
+        self, user_id: int, *, method: str, consent_version: str, now: datetime
+    ) -> None:
+        """Record consent; a new consent replaces an old withdrawal."""
+        await self._db.execute(
+            "INSERT INTO subscriptions (user_id, status, consent_at, consent_method,"
+            " consent_version, source, changed_at, change_method)"
+            " VALUES (?, 'active', ?, ?, ?, (SELECT source FROM users WHERE user_id = ?), ?, ?)"
+            " ON CONFLICT (user_id) DO UPDATE SET status = 'active',"
+            " consent_at = excluded.consent_at, consent_method = excluded.consent_method,"
+            " consent_version = excluded.consent_version, source = excluded.source,"
+            " changed_at = excluded.changed_at, change_method = excluded.change_method"
+            " WHERE status != 'active'",
+            (user_id, iso(now), method, consent_version, user_id, iso(now), method),
+        )
+
+    async def set_status(
+        self, user_id: int, status: Status, *, method: str, now: datetime
+    ) -> None:
+        """Withdraw (unsubscribed) or mark blocked, recording when and how."""
+        await self._db.execute(
+            "UPDATE subscriptions SET status = ?, changed_at = ?, change_method = ?"
+            " WHERE user_id = ?",
+            (status.value, iso(now), method, user_id),
+        )

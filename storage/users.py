@@ -1,0 +1,100 @@
+"""Users and their place in a conversation."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import aiosqlite
+
+from flows.models import Conversation, Profile, State, Status
+from storage._time import from_iso, iso
+
+__all__ = ["UserRepo"]
+
+
+class UserRepo:
+    """SQL for the users and conversations tables."""
+
+    def __init__(self, db: aiosqlite.Connection) -> None:
+        self._db = db
+
+    async def ensure(
+        self,
+        user_id: int,
+        *,
+        lang: str,
+        now: datetime,
+        first_name: str | None = None,
+        username: str | None = None,
+    ) -> None:
+        """Create the user on first contact; refresh names only when they are stored."""
+        await self._db.execute(
+            "INSERT INTO users (user_id, lang, first_seen, first_name, username)"
+            " VALUES (?, ?, ?, ?, ?)"
+            " ON CONFLICT (user_id) DO UPDATE SET"
+            " first_name = coalesce(excluded.first_name, first_name),"
+            " username = coalesce(excluded.username, username)",
+            (user_id, lang, iso(now), first_name, username),
+        )
+
+    async def profile(self, user_id: int) -> Profile | None:
+        """Return what is stored about a user, or None."""
+        async with self._db.execute(
+            "SELECT u.user_id, u.lang, u.first_seen, u.source, u.first_name, u.username,"
+            " s.status, s.consent_at, s.consent_method, s.consent_version"
+            " FROM users u LEFT JOIN subscriptions s USING (user_id) WHERE u.user_id = ?",
+            (user_id,),
+        ) as cursor:
+            row = await cursor.fetchone()
+        if row is None:
+            return None
+        return Profile(
+            user_id=row[0],
+            lang=row[1],
+            first_seen=from_iso(row[2]),
+            source=row[3],
+            first_name=row[4],
+            username=row[5],
+            status=Status(row[6]) if row[6] else Status.NONE,
+            consent_at=from_iso(row[7]) if row[7] else None,
+            consent_method=row[8],
+            consent_version=row[9],
+        )
+
+    async def set_language(self, user_id: int, lang: str) -> None:
+        """Remember the user's chosen language."""
+        await self._db.execute("UPDATE users SET lang = ? WHERE user_id = ?", (lang, user_id))
+
+    async def set_source(self, user_id: int, source: str) -> None:
+        """Record where the user first came from, keeping the first one."""
+        await self._db.execute(
+            "UPDATE users SET source = ? WHERE user_id = ? AND source IS NULL", (source, user_id)
+        )
+
+    async def conversation(self, user_id: int) -> Conversation:
+        """Return the user's place in a flow (idle when none is stored)."""
+        async with self._db.execute(
+            "SELECT state, step FROM conversations WHERE user_id = ?", (user_id,)
+        ) as cursor:
+            row = await cursor.fetchone()
+        if row is None:
+            return Conversation()
+        try:
+            return Conversation(state=State(row[0]), step=row[1])
+        except ValueError:
+            return Conversation()  # a state a newer or older version wrote: start over
+
+    async def save_conversation(
+        self, user_id: int, conversation: Conversation, now: datetime
+    ) -> None:
+        """Store the user's place in a flow."""
+        await self._db.execute(
+            "INSERT INTO conversations (user_id, state, step, updated_at) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT (user_id) DO UPDATE SET state = excluded.state,"
+            " step = excluded.step, updated_at = excluded.updated_at",
+            (user_id, conversation.state.value, conversation.step, iso(now)),
+        )
+
+    async def delete(self, user_id: int) -> None:
+        """Remove the user and, by cascade, every row that names them."""
+        await self._db.execute("DELETE FROM users WHERE user_id = ?", (user_id,))
