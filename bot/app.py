@@ -21,8 +21,9 @@ from telegram.ext import (
 from bot.config import Settings
 from bot.render import send
 from bot.service import Outreach, Who
+from bot.staff import StaffAction, StaffRouter
 from flows.content import Content, load_content
-from flows.models import Command, Event, Press, Text, Unsupported
+from flows.models import Command, Event, Press, Role, Text, Unsupported
 from storage import open_database
 
 __all__ = ["BotContext", "Deps", "build_application"]
@@ -34,6 +35,7 @@ class Deps:
     """What handlers need, set up in `post_init` (the application's bot_data)."""
 
     outreach: Outreach
+    staff: StaffRouter
 
 
 class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], Deps]):
@@ -42,6 +44,10 @@ class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], D
     @property
     def outreach(self) -> Outreach:
         return self.bot_data.outreach
+
+    @property
+    def staff(self) -> StaffRouter:
+        return self.bot_data.staff
 
 
 BotApp = Application[ExtBot[None], BotContext, dict[Any, Any], dict[Any, Any], Deps, Any]
@@ -59,6 +65,7 @@ def build_application(settings: Settings, content: Content | None = None) -> Bot
         outreach = Outreach(settings, content, db)
         outreach.bot_username = app.bot.username
         app.bot_data.outreach = outreach
+        app.bot_data.staff = StaffRouter()
         await _register_commands(app, content)
 
     async def post_shutdown(app: BotApp) -> None:
@@ -126,16 +133,47 @@ def parse_command(text: str) -> Command:
     return Command(name=name, arg=arg.strip())
 
 
+async def _staff(
+    update: Update, context: BotContext, entry: StaffAction | None, what: str, arg: str
+) -> bool:
+    """Run a protected action if the user has the role now; tell whether it ran."""
+    user = update.effective_user
+    if entry is None or user is None:
+        return False
+    outreach = context.outreach
+    if not outreach.role(user.id).includes(entry.role):
+        return False
+    if entry.audited:
+        await outreach.db.audit.record(user.id, what, arg[:200], outreach.clock())
+        await outreach.db.commit()
+    await entry.action(update, context, arg)
+    return True
+
+
+async def _staff_state(update: Update, context: BotContext) -> bool:
+    """Give the message to a protected flow the user is in (e.g. composing a broadcast)."""
+    user = update.effective_user
+    outreach = context.outreach
+    if user is None or not context.staff.states or outreach.role(user.id) is Role.MEMBER:
+        return False
+    state = (await outreach.db.users.conversation(user.id)).state
+    return await _staff(update, context, context.staff.states.get(state), state.value, "")
+
+
 async def on_command(update: Update, context: BotContext) -> None:
     """A slash command in a private chat."""
     assert update.message is not None and update.message.text is not None
-    await _run(update, context, parse_command(update.message.text))
+    command = parse_command(update.message.text)
+    entry = context.staff.commands.get(command.name)
+    if not await _staff(update, context, entry, f"/{command.name}", command.arg):
+        await _run(update, context, command)
 
 
 async def on_text(update: Update, context: BotContext) -> None:
     """Free text in a private chat."""
     assert update.message is not None and update.message.text is not None
-    await _run(update, context, Text(text=update.message.text))
+    if not await _staff_state(update, context):
+        await _run(update, context, Text(text=update.message.text))
 
 
 async def on_other(update: Update, context: BotContext) -> None:
@@ -151,7 +189,8 @@ async def on_other(update: Update, context: BotContext) -> None:
             ),
             "other",
         )
-    await _run(update, context, Unsupported(kind=kind))
+    if not await _staff_state(update, context):
+        await _run(update, context, Unsupported(kind=kind))
 
 
 async def on_edited(update: Update, context: BotContext) -> None:
@@ -180,8 +219,12 @@ async def on_button(update: Update, context: BotContext) -> None:
         return
     if update.effective_chat.type != ChatType.PRIVATE:
         return
+    data = query.data or ""
+    entry = context.staff.buttons.get(data.partition(":")[0])
+    if await _staff(update, context, entry, data, data):
+        return
     pressed = query.message if isinstance(query.message, Message) else None
-    await _run(update, context, Press(data=query.data or ""), pressed)
+    await _run(update, context, Press(data=data), pressed)
 
 
 async def on_error(update: object, context: BotContext) -> None:

@@ -204,7 +204,7 @@ class LanguagePack:
     faq: tuple[FaqEntry, ...]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Content:
     """A loaded, validated campaign."""
 

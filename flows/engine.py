@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import html
 import re
 import unicodedata
@@ -24,7 +25,6 @@ from flows.models import (
     Profile,
     RecordFunnel,
     Reply,
-    Role,
     SetLanguage,
     SetSource,
     State,
@@ -399,15 +399,15 @@ def _old_button(ctx: Context) -> Outcome:
 
 def _text(text: str, ctx: Context) -> Outcome:
     word = normalize_word(text)
-    packs = ctx.content.packs.values()
-    if word in {normalize_word(w) for pack in packs for w in pack.texts.stop_words}:
+    if not word:
+        return _say(ctx, ctx.pack.texts.unsupported_message, _menu_row(ctx))
+    stop_words, help_words = _keywords(ctx.content)
+    if word in stop_words:
         return _unsubscribe(ctx, method=f"text:{word}")
-    if word in {normalize_word(w) for pack in packs for w in pack.texts.help_words}:
+    if word in help_words:
         return _help(ctx)
     if len(text) > MAX_QUESTION:
         return _say(ctx, ctx.pack.texts.too_long, _menu_row(ctx))
-    if not word:
-        return _say(ctx, ctx.pack.texts.unsupported_message, _menu_row(ctx))
     outcome, _ = answer(ctx, text)
     return outcome
 
@@ -432,6 +432,15 @@ def answer(ctx: Context, question: str) -> tuple[Outcome, FaqMatch]:
         effects=effects,
     )
     return outcome, match
+
+
+@functools.lru_cache(maxsize=4)
+def _keywords(content: Content) -> tuple[frozenset[str], frozenset[str]]:
+    """The STOP and HELP words of every offered language, folded once per campaign."""
+    packs = content.packs.values()
+    stop = frozenset(normalize_word(w) for pack in packs for w in pack.texts.stop_words)
+    help_ = frozenset(normalize_word(w) for pack in packs for w in pack.texts.help_words)
+    return stop - {""}, help_ - {""}
 
 
 def _answer(ctx: Context, entry: FaqEntry) -> Outcome:
@@ -498,9 +507,3 @@ def _label(entry: FaqEntry) -> str:
 
 def _plain(text: str) -> str:
     return html.unescape(re.sub(r"<[^>]+>", "", text))
-
-
-def role_allows(role: Role, needed: Role) -> bool:
-    """Tell whether `role` includes the rights of `needed`."""
-    order = (Role.MEMBER, Role.ORGANIZER, Role.ADMIN)
-    return order.index(role) >= order.index(needed)

@@ -150,6 +150,7 @@ _ANSWER_WEIGHT = 0.25
 _BM25_SHARE = 0.4  # the rest is the best single phrasing
 _BETA2 = 4.0  # F-beta with beta 2: what was asked matters more than what a phrasing adds
 _UNKNOWN_WEIGHT = 0.8  # of the weight of a word found in one entry only
+_UNKNOWN_POWER = 0.5
 _CORRECTED_WEIGHT = 0.9  # a corrected typo counts a little less than a known word
 _THRESHOLD = 0.45
 _MARGIN = 0.06
@@ -280,7 +281,7 @@ class FaqIndex:
                     _QUESTION_WEIGHT * question_tf[number][term] / norm_q
                     + _ANSWER_WEIGHT * answer_tf[number][term] / norm_a
                 )
-                gain = self._idf[term] * tf / (_K1 + tf)
+                gain = min(1.0, tf * (_K1 + 1) / (_K1 + tf))
                 self._postings.setdefault(term, []).append((number, gain))
 
         self._phrasing_postings: dict[str, list[int]] = {}
@@ -307,57 +308,64 @@ class FaqIndex:
 
     def match(self, question: str) -> FaqMatch:
         """Return the entry answering `question`, or a decline with the closest entry ids."""
-        query = self._query(question)
-        if not query.weights:
+        ranked = self._rank(self._query(question))
+        if not ranked:
             return FaqMatch(entry=None, score=0.0)
+        best_number, best = ranked[0]
+        second = ranked[1][1] if len(ranked) > 1 else 0.0
+        if best >= _THRESHOLD and best - second >= _MARGIN:
+            return FaqMatch(entry=self._entries[best_number], score=round(best, 4))
+        suggestions = tuple(
+            self._entries[number].id for number, score in ranked[:3] if score >= _SUGGEST_FLOOR
+        )
+        return FaqMatch(entry=None, score=round(best, 4), suggestions=suggestions)
+
+    def _rank(self, query: _Query) -> list[tuple[int, float]]:
+        """Return (entry number, score) pairs, best first."""
+        if not query.weights:
+            return []
         bm25: dict[int, float] = {}
         overlap: dict[int, float] = {}
         for term, weight in query.weights.items():
-            scale = weight / self._idf.get(term, 1.0)
             for number, gain in self._postings.get(term, ()):
-                bm25[number] = bm25.get(number, 0.0) + gain * scale
+                bm25[number] = bm25.get(number, 0.0) + gain * weight
             for number in self._phrasing_postings.get(term, ()):
                 overlap[number] = overlap.get(number, 0.0) + weight
         best_phrasing: dict[int, float] = {}
         for number, shared in overlap.items():
-            recall = shared / query.total
+            recall = min(shared / query.total, 1.0)
             precision = min(shared / self._phrasing_weight[number], 1.0)
             f_score = (1 + _BETA2) * precision * recall / (_BETA2 * precision + recall)
             entry = self._phrasing_entry[number]
             if f_score > best_phrasing.get(entry, 0.0):
                 best_phrasing[entry] = f_score
         scores = {
-            number: _BM25_SHARE * bm25[number] / query.total
+            number: _BM25_SHARE * min(bm25[number] / query.total, 1.0)
             + (1 - _BM25_SHARE) * best_phrasing.get(number, 0.0)
             for number in bm25
         }
-        ranked = sorted(scores.items(), key=lambda item: (-item[1], item[0]))
-        if not ranked:
-            return FaqMatch(entry=None, score=0.0)
-        best_number, best = ranked[0]
-        second = ranked[1][1] if len(ranked) > 1 else 0.0
-        best = round(min(best, 1.0), 4)
-        if best >= _THRESHOLD and best - second >= _MARGIN:
-            return FaqMatch(entry=self._entries[best_number], score=best)
-        suggestions = tuple(
-            self._entries[number].id for number, score in ranked[:3] if score >= _SUGGEST_FLOOR
-        )
-        return FaqMatch(entry=None, score=best, suggestions=suggestions)
+        return sorted(scores.items(), key=lambda item: (-item[1], item[0]))
 
     def _query(self, question: str) -> _Query:
         words = self._analyzer.words(question[:2000])
         words = self._join_pairs(words)
         weights: dict[str, float] = {}
+        unknown: set[str] = set()
         for word in words:
             if word in self._stop_words:
                 continue
             term, weight = self._resolve(word)
-            if term is None or term in weights:
+            if term is None or term in weights or term in unknown:
                 continue
-            weights[term] = weight
-            if len(weights) >= _MAX_TERMS:
+            if term in self._idf:
+                weights[term] = weight
+            else:
+                unknown.add(term)
+            if len(weights) + len(unknown) >= _MAX_TERMS:
                 break
-        return _Query(weights=weights, total=sum(weights.values()))
+        # Unknown words count less and less: a long message is not off-topic for its length.
+        total = sum(weights.values()) + self._unknown * len(unknown) ** _UNKNOWN_POWER
+        return _Query(weights=weights, total=total)
 
     def _join_pairs(self, words: list[str]) -> list[str]:
         joined: list[str] = []

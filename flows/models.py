@@ -71,6 +71,11 @@ class Role(StrEnum):
     ORGANIZER = "organizer"
     ADMIN = "admin"
 
+    def includes(self, needed: Role) -> bool:
+        """Tell whether this role has the rights of `needed` (admins may do what organizers do)."""
+        order = (Role.MEMBER, Role.ORGANIZER, Role.ADMIN)
+        return order.index(self) >= order.index(needed)
+
 
 class Conversation(_Frozen):
     """A user's place in a flow."""

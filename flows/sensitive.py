@@ -53,8 +53,10 @@ _PHONE = (
 )
 
 _SUFFIXES = (
-    r"street|st|avenue|ave|av|road|rd|boulevard|blvd|lane|ln|drive|dr|court|ct|place|pl"
-    r"|terrace|ter|parkway|pkwy|highway|hwy|square|sq|circle|cir|plaza|way|turnpike|tpke"
+    r"street|st|avenue|ave|av|road|rd|boulevard|blvd|lane|ln|dr|ct|pl|terrace|ter|parkway"
+    r"|pkwy|highway|hwy|sq|turnpike|tpke"
+    # Everyday words too: only when capitalised, "12 Harbor Court" but not "1 easy way".
+    r"|(?-i:Way|Court|Place|Drive|Square|Circle|Plaza|Row|Park)"
 )
 # A number, one to four name words (not small words, so "3 times in court" is kept),
 # a street suffix, then maybe an apartment, a city, a state and a ZIP code.
@@ -62,12 +64,12 @@ _NAME_WORD = r"(?!(?:in|at|on|the|of|to|a|an|for|more|people|times|years|days)\b
 _ADDRESS = (
     rf"\b\d{{1,6}}[a-z]?(?:-\d{{1,4}})?\s+(?:{_NAME_WORD}\s+){{1,4}}(?:{_SUFFIXES})\b\.?"
     r"(?:,?\s*(?:apt|apartment|unit|suite|ste|fl|floor|\#)\.?\s*\#?\s*[\w-]+)?"
-    r"(?:,?\s*[a-z][a-z .]{1,30}?,?\s*(?:ma|mass|massachusetts|ri|nh|ct|ny)\.?"
+    r"(?:,?\s*[a-z][a-z .]{1,30}?,?\s*(?:ma|mass|massachusetts|ri|nh|ct|ny)\b\.?"
     r"(?:\s*\d{5}(?:-\d{4})?)?)?"
     r"|\bp\.?\s*o\.?\s*box\s*\d+"
 )
 
-_ME = r"\b(?:i\s*am|i'?m|im|i\s+was)\b"
+_ME = r"\b(?:i\s*am|i['’]?m|i\s+was)\b"
 _FAMILY = (
     r"\bmy\s+(?:husband|wife|partner|mom|mother|dad|father|parents?|son|daughter|kids?"
     r"|children|brother|sister|cousin|uncle|aunt|family|boyfriend|girlfriend)\s+(?:is|are|was)"
@@ -77,12 +79,12 @@ _STATUS = "|".join(
         rf"(?:{_ME}|{_FAMILY})\s+(?:also\s+|still\s+|currently\s+|now\s+)?"
         r"(?:an?\s+)?(?:undocumented|illegal(?:ly\s+here|\s+(?:immigrant|alien))?"
         r"|out\s+of\s+status|here\s+illegally|without\s+(?:papers|documents|status)"
-        r"|not\s+(?:a\s+)?(?:citizen|legal|documented)|overstay(?:ing|ed)?"
+        r"|not\s+(?:a\s+)?(?:citizen|documented)|not\s+legal(?!\s+[a-z])|overstay(?:ing|ed)?"
         r"|(?:a\s+)?(?:daca|tps)(?:\s+recipient|\s+holder)?|an?\s+asylum\s+seeker)",
         r"\bmy\s+(?:visa|green\s+card|papers|work\s+permit|status|tps|daca)\s+"
         r"(?:has\s+|have\s+|is\s+|are\s+)?(?:expired|expire[sd]?|ran\s+out|run\s+out|lapsed)",
-        r"\bi\s+(?:have|got|ve\s+got|'ve\s+got)\s+no\s+(?:papers|documents|status|green\s+card|visa)",
-        r"\bi\s+(?:don'?t|do\s+not|dont)\s+have\s+(?:any\s+)?(?:papers|documents"
+        r"\bi(?:\s+have|\s+got|\s*['’]?ve\s+got)\s+no\s+(?:papers|documents|status|green\s+card|visa)",
+        r"\bi\s+(?:don['’]?t|do\s+not)\s+have\s+(?:any\s+)?(?:papers|documents"
         r"|(?:legal\s+)?status|a\s+green\s+card|a\s+visa|a\s+social)",
         r"\bi\s+overstayed(?:\s+my\s+visa)?",
         r"\bi\s+(?:crossed|came|entered)(?:\s+the\s+border|\s+here|\s+in)?\s+illegally",

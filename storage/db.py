@@ -6,8 +6,10 @@ from pathlib import Path
 
 import aiosqlite
 
+from storage.audit import AuditRepo
 from storage.funnel import FunnelRepo
 from storage.migrations import migrate
+from storage.questions import QuestionRepo
 from storage.subscriptions import SubscriptionRepo
 from storage.users import UserRepo
 
@@ -24,6 +26,8 @@ class Database:
         self.users = UserRepo(connection)
         self.subscriptions = SubscriptionRepo(connection)
         self.funnel = FunnelRepo(connection)
+        self.questions = QuestionRepo(connection)
+        self.audit = AuditRepo(connection)
 
     async def commit(self) -> None:
         """Commit the current transaction."""

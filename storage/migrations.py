@@ -66,6 +66,46 @@ def m001_initial() -> None:
     """Users, conversations, subscriptions and the funnel."""
 
 
+@migration(
+    """
+    -- Questions the bot declined, scrubbed of personal details, with nothing naming who asked.
+    CREATE TABLE unanswered_questions (
+        id        INTEGER PRIMARY KEY,
+        lang      TEXT NOT NULL,
+        question  TEXT NOT NULL,
+        asked_at  TEXT NOT NULL
+    );
+    CREATE INDEX unanswered_by_time ON unanswered_questions(asked_at);
+    -- Anonymous daily counters (answered, declined, urgent...).
+    CREATE TABLE daily_counts (
+        day    TEXT NOT NULL,
+        name   TEXT NOT NULL,
+        count  INTEGER NOT NULL,
+        PRIMARY KEY (day, name)
+    ) WITHOUT ROWID;
+    """
+)
+def m002_questions() -> None:
+    """Declined questions for organizers, and anonymous counters."""
+
+
+@migration(
+    """
+    -- Who did what with the protected commands: exports, broadcasts, reviews.
+    CREATE TABLE audit_log (
+        id        INTEGER PRIMARY KEY,
+        at        TEXT NOT NULL,
+        actor_id  INTEGER NOT NULL,
+        action    TEXT NOT NULL,
+        detail    TEXT NOT NULL DEFAULT ''
+    );
+    CREATE INDEX audit_by_actor ON audit_log(actor_id);
+    """
+)
+def m003_audit() -> None:
+    """The audit log of role-protected actions."""
+
+
 async def migrate(db: aiosqlite.Connection) -> list[str]:
     """Apply the migrations not yet recorded; return the names applied."""
     await db.execute(

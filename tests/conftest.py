@@ -1,0 +1,87 @@
+"""Shared fixtures: isolated env and files, the shipped content, a real database."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.config import Settings, load_settings
+from bot.service import Outreach
+from flows.content import Content, load_content
+from storage import Database, open_database
+
+ROOT = Path(__file__).resolve().parent.parent
+CONTENT_DIR = ROOT / "content"
+ENV_VARS = (
+    "TELEGRAM_BOT_TOKEN",
+    "TELEGRAM_API_URL",
+    "DATABASE_PATH",
+    "CONTENT_DIR",
+    "ADMIN_IDS",
+    "ORGANIZER_IDS",
+    "BROADCAST_RATE",
+    "BROADCAST_PAID",
+    "DEFAULT_LANGUAGE",
+    "STORE_NAMES",
+    "LOG_LEVEL",
+)
+
+
+@pytest.fixture(autouse=True)
+def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Run each test in its own folder with none of the developer's variables or .env."""
+    for name in ENV_VARS:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DATABASE_PATH", str(tmp_path / "bot.sqlite3"))
+    return tmp_path
+
+
+@pytest.fixture(scope="session")
+def content() -> Content:
+    return load_content(CONTENT_DIR)
+
+
+@pytest.fixture
+def make_settings(tmp_path: Path) -> Callable[..., Settings]:
+    def make(**overrides: Any) -> Settings:
+        overrides.setdefault("database_path", tmp_path / "bot.sqlite3")
+        return load_settings(**overrides)
+
+    return make
+
+
+@pytest.fixture
+def settings(make_settings: Callable[..., Settings]) -> Settings:
+    return make_settings(admin_ids="1001", organizer_ids="2002")
+
+
+@pytest.fixture
+async def db(tmp_path: Path) -> AsyncIterator[Database]:
+    database = await open_database(tmp_path / "bot.sqlite3")
+    yield database
+    await database.close()
+
+
+class Clock:
+    """A clock the test moves by hand."""
+
+    def __init__(self, start: datetime = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)) -> None:
+        self.now = start
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def outreach(settings: Settings, content: Content, db: Database, clock: Clock) -> Outreach:
+    return Outreach(settings, content, db, clock=clock)
