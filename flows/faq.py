@@ -68,19 +68,35 @@ SYNONYMS: dict[str, dict[str, str]] = {
         "secure community": "scomm",
         "secure comm": "scomm",
         "immigration and customs enforcement": "ice",
-        "immigration customs enforcement": "ice",
-        "immigration enforcement": "ice",
         "department of homeland security": "dhs",
         "homeland security": "dhs",
         "kicked out": "deported",
         "sent back": "deported",
+        "finger prints": "fingerprints",
+        "finger print": "fingerprints",
+        "prints": "fingerprints",
+        "finger": "fingerprints",
+        "ssn": "social security number",
+        "dept": "department",
+        "org": "organization",
+        "orgs": "organizations",
+        "msg": "message",
+        "msgs": "messages",
+        "txt": "text",
+        "thru": "through",
+        "b4": "before",
+        "abogado": "lawyer",
+        "advogado": "lawyer",
+        "good morning": "hello",
+        "good afternoon": "hello",
+        "good evening": "hello",
+        "good night": "hello",
         "info": "information",
         "pls": "please",
         "plz": "please",
         "thx": "thanks",
         "ty": "thanks",
-        "lawyer": "legal help",
-        "attorney": "legal help",
+        "attorney": "lawyer",
     },
     "es": {
         "q": "que",
@@ -112,18 +128,17 @@ def _wordset(text: str) -> frozenset[str]:
 
 STOP_WORDS: dict[str, frozenset[str]] = {
     "en": _wordset(
-        """a about above after again all also am an and any anyone anything are as at be
-        because been before being below between both but by can could did do does doing
-        done down during each else even ever every few for from further get gets getting
-        go going got had has have having he her here hers him his how i if im in into is
-        it its itself ive just know let like me mean means might more most much must my
-        myself need now of off on once only or other our ours out over own please pretty
-        quite re really said same say says see she should so some something such tell than
-        that thats the their theirs them then there these they thing things this those
-        through to too under until up us very want wanna was way we well were what whats
-        when where whether which while who whom whos why will with would yeah yes yet you
-        youre your yours hi hello hey ok okay question questions wondering
-        explain exactly actually basically kind sort stuff someone somebody guys dont"""
+        # Question words stay: "how did we win" and "did we win" are different entries.
+        """a about all also am an and any anyone anything are as at be because been being
+        both but by can could did do does doing done during each even ever every for from
+        get gets getting go going got had has have having he her here hers him his i if im
+        in into is it its itself ive just know let like me mean means meaning might much
+        must my myself need of on or our ours own please pretty quite re really said say
+        says she should so some something such tell than that thats the their theirs them
+        then there these they thing things this those through to too us very want wanna
+        was we well were what whats whether while will with would yeah yes yet you youre
+        your yours hi hello hey ok okay question questions wondering explain exactly
+        actually basically kind sort stuff someone somebody guys anymore"""
     ),
     "es": _wordset(
         """a al algo algun alguna alguno como con cual cuales cuando de del donde el ella
@@ -151,6 +166,7 @@ _BM25_SHARE = 0.4  # the rest is the best single phrasing
 _BETA2 = 4.0  # F-beta with beta 2: what was asked matters more than what a phrasing adds
 _UNKNOWN_WEIGHT = 0.8  # of the weight of a word found in one entry only
 _UNKNOWN_POWER = 0.5
+_DILUTION = 1.0
 _CORRECTED_WEIGHT = 0.9  # a corrected typo counts a little less than a known word
 _THRESHOLD = 0.45
 _MARGIN = 0.06
@@ -266,7 +282,8 @@ class FaqIndex:
         for questions, answer in zip(question_tf, answer_tf, strict=True):
             df.update(set(questions) | set(answer))
         self._idf = {term: _idf(count, seen) for term, seen in df.items()}
-        self._unknown = _idf(count, 1) * _UNKNOWN_WEIGHT
+        self._unit = _idf(count, 1)
+        self._unknown = self._unit * _UNKNOWN_WEIGHT
 
         question_len = [sum(tf.values()) for tf in question_tf]
         answer_len = [sum(tf.values()) for tf in answer_tf]
@@ -333,18 +350,23 @@ class FaqIndex:
                 overlap[number] = overlap.get(number, 0.0) + weight
         best_phrasing: dict[int, float] = {}
         for number, shared in overlap.items():
-            recall = min(shared / query.total, 1.0)
+            recall = self._coverage(shared, query.total)
             precision = min(shared / self._phrasing_weight[number], 1.0)
             f_score = (1 + _BETA2) * precision * recall / (_BETA2 * precision + recall)
             entry = self._phrasing_entry[number]
             if f_score > best_phrasing.get(entry, 0.0):
                 best_phrasing[entry] = f_score
         scores = {
-            number: _BM25_SHARE * min(bm25[number] / query.total, 1.0)
+            number: _BM25_SHARE * self._coverage(bm25[number], query.total)
             + (1 - _BM25_SHARE) * best_phrasing.get(number, 0.0)
             for number in bm25
         }
         return sorted(scores.items(), key=lambda item: (-item[1], item[0]))
+
+    def _coverage(self, matched: float, total: float) -> float:
+        """Return the share of the question matched; unmatched words weigh sublinearly."""
+        missing = max(total - matched, 0.0) / self._unit
+        return matched / (matched + self._unit * missing**_DILUTION) if matched > 0 else 0.0
 
     def _query(self, question: str) -> _Query:
         words = self._analyzer.words(question[:2000])
@@ -387,21 +409,40 @@ class FaqIndex:
 
     def _resolve(self, word: str) -> tuple[str | None, float]:
         """Return the stem for `word` and its weight; None drops a typo of a stop word."""
-        stem = self._surface.get(word) or self._analyzer.stem(word)
+        known = self._surface.get(word)
+        if known is not None:
+            return known, self._idf[known]
+        stem = self._analyzer.stem(word)
+        if len(word) < 4 or word.isdigit():
+            return stem, self._idf.get(stem, self._unknown)
         if stem in self._idf:
-            return stem, self._idf[stem]
-        if len(word) >= 4 and not word.isdigit():
-            limit = 1 if len(word) <= 5 else 2
-            found = process.extractOne(
-                word, self._candidates.get(word[0], ()), scorer=OSA.distance, score_cutoff=limit
-            )
-            if found is not None:
-                near = found[0]
-                if near in self._stop_words:
-                    return None, 0.0
-                near_stem = self._surface[near]
-                return near_stem, self._idf[near_stem] * _CORRECTED_WEIGHT
-        return stem, self._unknown
+            # "deporting" is fine as it is; "governer" stems to "govern" but means "governor".
+            near = self._nearest(word, 1)
+            if not near or any(self._surface.get(other) == stem for other in near):
+                return stem, self._idf[stem]
+        else:
+            near = self._nearest(word, 1 if len(word) < 9 else 2)
+            if not near:
+                return stem, self._unknown
+        if near[0] in self._stop_words:
+            return None, 0.0
+        near_stem = self._surface[near[0]]
+        return near_stem, self._idf[near_stem] * _CORRECTED_WEIGHT
+
+    def _nearest(self, word: str, limit: int) -> list[str]:
+        """Return indexed words within `limit` edits of `word`, closest and commonest first."""
+        found = process.extract(
+            word,
+            self._candidates.get(word[0], ()),
+            scorer=OSA.distance,
+            score_cutoff=limit,
+            limit=None,
+        )
+        ranked = [candidate for candidate, _, _ in sorted(found, key=lambda item: item[1:])]
+        if len(word) <= 5:
+            # Too many short words are one letter apart ("rain", "raid"): only swaps count.
+            ranked = [candidate for candidate in ranked if sorted(candidate) == sorted(word)]
+        return ranked
 
 
 def _idf(count: int, seen: int) -> float:

@@ -5,6 +5,10 @@ Bot API (status codes, ``{"ok": false, ...}`` bodies, ``parameters``), stores ev
 bot sends in its current state, simulates users through a ``getUpdates`` queue, and injects
 faults (429, 403, 400, 5xx, lost answers, latency) on the send methods.
 
+Send faults apply in this order: delay, rate limit, not_found, migrated, blocked, deactivated,
+fail_5xx, random_5xx; a send that passes them all is delivered, then lose_answer may swallow the
+answer. Only sendMessage, sendPhoto, sendDocument and copyMessage are subject to faults.
+
 Run standalone with ``python -m tests.fake_telegram --port 0``; the first stdout line is the URL.
 """
 

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from flows.content import Content
+from flows.content import Content, Texts
 from flows.engine import Context, handle
 from flows.faq import FaqIndex
 from flows.models import (
@@ -54,7 +54,7 @@ def run(
     return handle(event, ctx)
 
 
-def texts(content: Content):  # noqa: ANN201 - shorthand for the English texts
+def texts(content: Content) -> Texts:
     return content.pack("en").texts
 
 

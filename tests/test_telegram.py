@@ -1,0 +1,237 @@
+"""End to end: the real python-telegram-bot client against a fake Bot API on 127.0.0.1."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+import pytest
+
+from bot.app import build_application
+from bot.config import Settings
+from tests.conftest import ROOT
+from tests.fake_telegram import FakeTelegram
+
+USER = 5551
+TOKEN = "123456:TEST-token"
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeTelegram]:
+    server = FakeTelegram(TOKEN)
+    await server.start()
+    yield server
+    await server.stop()
+
+
+@pytest.fixture
+def bot_settings(fake: FakeTelegram, make_settings: Callable[..., Settings]) -> Settings:
+    return make_settings(
+        telegram_bot_token=TOKEN, telegram_api_url=fake.url, admin_ids="1001", log_level="DEBUG"
+    )
+
+
+@asynccontextmanager
+async def running(settings: Settings) -> AsyncIterator[Any]:
+    """Run the bot in this event loop, polling the fake, as `run_polling` would."""
+    app = build_application(settings)
+    async with app:
+        await app.post_init(app)
+        await app.start()
+        await app.updater.start_polling(poll_interval=0.0, timeout=1)
+        try:
+            yield app
+        finally:
+            await app.updater.stop()
+            await app.stop()
+            await app.post_shutdown(app)
+
+
+def buttons(message: dict[str, Any]) -> dict[str, str]:
+    """Map each button's label to its callback data (or url)."""
+    rows = (message.get("reply_markup") or {}).get("inline_keyboard", [])
+    return {b["text"]: b.get("callback_data") or b.get("url") for row in rows for b in row}
+
+
+async def reply_to(
+    fake: FakeTelegram, chat_id: int, action: Callable[[], object]
+) -> dict[str, Any]:
+    """Do something as the user and wait for the bot's next new message."""
+    before = len(fake.messages(chat_id))
+    action()
+    await fake.wait_for(lambda: len(fake.messages(chat_id)) > before)
+    return fake.messages(chat_id)[-1]
+
+
+async def edited(fake: FakeTelegram, message: dict[str, Any], data: str) -> dict[str, Any]:
+    """Press a button and wait until the bot edits that message."""
+    calls = len(fake.calls)
+    fake.press_button(USER, message["message_id"], data)
+    await fake.wait_for(lambda: any(name == "editMessageText" for name, _ in fake.calls[calls:]))
+    return next(m for m in fake.messages(USER) if m["message_id"] == message["message_id"])
+
+
+async def test_a_whole_visit_survives_a_restart(
+    fake: FakeTelegram, bot_settings: Settings
+) -> None:
+    async with running(bot_settings):
+        await fake.wait_for(lambda: fake.commands)
+        welcome = await reply_to(
+            fake, USER, lambda: fake.send_command(USER, "start", "flyer-dorchester")
+        )
+        assert "S-Comm" in welcome["text"] and welcome["parse_mode"] == "HTML"
+        step = await edited(fake, welcome, buttons(welcome)["📖 What is S-Comm?"])
+        assert "(1/6)" in step["text"]
+        for n in range(2, 7):
+            step = await edited(fake, step, buttons(step)["Next ▶"])
+            assert f"({n}/6)" in step["text"]
+        step = await edited(fake, step, buttons(step)["◀ Back"])
+        assert "(5/6)" in step["text"]
+        assert all(q in fake.callback_answers for q in fake.callback_answers)
+        act = await reply_to(fake, USER, lambda: fake.send_command(USER, "act"))
+        assert buttons(act)["🌐 Contact form"].startswith("https://www.mass.gov/")
+        call = await reply_to(
+            fake, USER, lambda: fake.press_button(USER, act["message_id"], "act:call")
+        )
+        assert "(617) 725-4005" in call["text"]
+        done = await reply_to(
+            fake, USER, lambda: fake.press_button(USER, call["message_id"], "act:done")
+        )
+        subscribed = await reply_to(
+            fake,
+            USER,
+            lambda: fake.press_button(USER, done["message_id"], buttons(done)["🔔 Get updates"]),
+        )
+        assert "You are subscribed" in subscribed["text"]
+    old_step = step
+
+    # A new process-worth of application on the same database finds everything.
+    async with running(bot_settings):
+        mydata = await reply_to(fake, USER, lambda: fake.send_command(USER, "mydata"))
+        assert "Came from: flyer-dorchester" in mydata["text"]
+        assert "Updates: subscribed" in mydata["text"]
+        again = await edited(fake, old_step, "learn:5")  # a button from before the restart
+        assert "(6/6)" in again["text"]
+        stale = await reply_to(
+            fake, USER, lambda: fake.press_button(USER, old_step["message_id"], "learn:42")
+        )
+        assert "older message" in stale["text"]
+
+    async with aiosqlite.connect(bot_settings.database_path) as db:
+        async with db.execute("SELECT step FROM funnel_events WHERE user_id = ?", (USER,)) as c:
+            steps = {row[0] async for row in c}
+    assert steps == {"started", "learned", "acted", "subscribed"}
+    named = [c for c in fake.commands.values()]
+    assert any(any(cmd["command"] == "learn" for cmd in cmds) for cmds in named)
+
+
+async def test_odd_input_gets_a_friendly_answer(
+    fake: FakeTelegram, bot_settings: Settings
+) -> None:
+    async with running(bot_settings):
+        sticker = await reply_to(fake, USER, lambda: fake.send_sticker(USER))
+        assert "only read text" in sticker["text"]
+        photo = await reply_to(fake, USER, lambda: fake.send_photo(USER, caption="look"))
+        assert "only read text" in photo["text"]
+        sent = fake.send_text(USER, "hello there")
+        await fake.wait_for(lambda: len(fake.messages(USER)) >= 3)
+        edit = await reply_to(fake, USER, lambda: fake.edit_text(USER, sent, "hello again"))
+        assert "edited" in edit["text"]
+        long = await reply_to(fake, USER, lambda: fake.send_text(USER, "why " * 1000))
+        assert "long message" in long["text"]
+        unknown = await reply_to(fake, USER, lambda: fake.send_command(USER, "optins"))
+        assert "don't know that command" in unknown["text"]
+        forged = await reply_to(
+            fake, USER, lambda: fake.press_button(USER, unknown["message_id"], "x" * 64)
+        )
+        assert "older message" in forged["text"]
+        group = await reply_to(
+            fake, -100, lambda: fake.send_command(USER, "start", chat_id=-100, chat_type="group")
+        )
+        assert "private" in group["text"] and "t.me/OutreachTestBot" in group["text"]
+    async with aiosqlite.connect(bot_settings.database_path) as db:
+        async with db.execute("SELECT count(*) FROM users WHERE user_id < 0") as c:
+            assert (await c.fetchone())[0] == 0
+
+
+async def test_telegram_failures_lose_nothing(fake: FakeTelegram, bot_settings: Settings) -> None:
+    async with running(bot_settings):
+        fake.fail_5xx[USER] = 2  # the reply and the apology both fail
+        fake.send_command(USER, "subscribe")
+        await fake.wait_for(lambda: fake.count_5xx >= 2)
+        await asyncio.sleep(0.2)
+        # The subscription was recorded although Telegram could not show the answer.
+        mydata = await reply_to(fake, USER, lambda: fake.send_command(USER, "mydata"))
+        assert "Updates: subscribed" in mydata["text"]
+        fake.retry_after = 1
+        fake.rate_limit = 1  # two quick replies: the second gets a 429, waits, and arrives
+        before = len(fake.messages(USER))
+        fake.send_command(USER, "menu")
+        fake.send_command(USER, "help")
+        await fake.wait_for(lambda: len(fake.messages(USER)) >= before + 2, timeout=15)
+        assert fake.count_429 >= 1
+        assert "How to use this bot" in fake.messages(USER)[-1]["text"]
+
+
+async def test_deleteme_erases_the_user(fake: FakeTelegram, bot_settings: Settings) -> None:
+    async with running(bot_settings):
+        await reply_to(fake, USER, lambda: fake.send_command(USER, "subscribe"))
+        prompt = await reply_to(fake, USER, lambda: fake.send_command(USER, "deleteme"))
+        done = await edited(fake, prompt, buttons(prompt)["🗑 Erase my data"])
+        assert "erased" in done["text"]
+    async with aiosqlite.connect(bot_settings.database_path) as db:
+        for table in ("users", "subscriptions", "funnel_events", "conversations"):
+            async with db.execute(f"SELECT count(*) FROM {table} WHERE user_id = ?", (USER,)) as c:
+                assert (await c.fetchone())[0] == 0, table
+
+
+async def test_the_bot_process_stops_cleanly_and_resumes(
+    fake: FakeTelegram, isolated: Path
+) -> None:
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "TELEGRAM_BOT_TOKEN": TOKEN,
+        "TELEGRAM_API_URL": fake.url,
+        "DATABASE_PATH": str(isolated / "proc.sqlite3"),
+        "LOG_LEVEL": "DEBUG",  # even the most talkative logs must not show the token
+    }
+
+    async def start() -> asyncio.subprocess.Process:
+        return await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot",
+            "run",
+            env=env,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+
+    proc = await start()
+    try:
+        await reply_to(fake, USER, lambda: fake.send_command(USER, "subscribe"))
+        learn = await reply_to(fake, USER, lambda: fake.send_command(USER, "learn"))
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, err = await asyncio.wait_for(proc.communicate(), 20)
+    assert proc.returncode == 0, err.decode()
+    assert TOKEN not in err.decode() and "TEST-token" not in err.decode()
+    assert "getUpdates" in err.decode()  # the logs were really that talkative
+    proc = await start()
+    try:
+        mydata = await reply_to(fake, USER, lambda: fake.send_command(USER, "mydata"))
+        assert "Updates: subscribed" in mydata["text"]
+        step = await edited(fake, learn, "learn:1")
+        assert "(2/6)" in step["text"]
+    finally:
+        proc.send_signal(signal.SIGINT)
+        await asyncio.wait_for(proc.communicate(), 20)
+    assert proc.returncode == 0
