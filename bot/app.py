@@ -59,13 +59,15 @@ def build_application(settings: Settings, content: Content | None = None) -> Bot
         raise ValueError("TELEGRAM_BOT_TOKEN is not set")
     content = content or load_content(settings.content_dir)
     api = settings.telegram_api_url
+    staff = StaffRouter()
+    _register_features(staff)
 
     async def post_init(app: BotApp) -> None:
         db = await open_database(settings.database_path)
         outreach = Outreach(settings, content, db)
         outreach.bot_username = app.bot.username
         app.bot_data.outreach = outreach
-        app.bot_data.staff = StaffRouter()
+        app.bot_data.staff = staff
         await _register_commands(app, content)
 
     async def post_shutdown(app: BotApp) -> None:
@@ -93,6 +95,10 @@ def build_application(settings: Settings, content: Content | None = None) -> Bot
     app.add_handler(MessageHandler(private & ~filters.TEXT, on_other))
     app.add_error_handler(on_error)
     return app
+
+
+def _register_features(staff: StaffRouter) -> None:
+    """Add the organizer and admin commands."""
 
 
 async def _register_commands(app: BotApp, content: Content) -> None:

@@ -7,6 +7,7 @@ Layout of a content folder::
     <lang>/learn.yaml      the guided explanation, step by step
     <lang>/act.yaml        the action: call script, email, form, share
     <lang>/faq.yaml        the knowledge file
+    <lang>/staff.yaml      what organizers and admins see
 
 Any text may use `{placeholders}` naming a key of `links` in campaign.yaml (and
 `{bot_link}`, filled in at run time); an unknown placeholder is a content error.
@@ -19,7 +20,7 @@ import string
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -193,6 +194,31 @@ class Faq(_Model):
     entries: list[FaqEntry] = Field(min_length=1)
 
 
+class BroadcastTexts(_Model):
+    """What organizers see when they broadcast (section `broadcast` of staff.yaml)."""
+
+    placeholders: ClassVar[frozenset[str]] = frozenset()
+
+    placeholder: str = ""
+
+
+class AdminTexts(_Model):
+    """What admins see when they review the campaign (section `admin` of staff.yaml)."""
+
+    placeholders: ClassVar[frozenset[str]] = frozenset()
+
+    placeholder: str = ""
+
+
+class StaffTexts(_Model):
+    """<lang>/staff.yaml: texts only organizers and admins see."""
+
+    placeholders: ClassVar[frozenset[str]] = BroadcastTexts.placeholders | AdminTexts.placeholders
+
+    broadcast: BroadcastTexts = BroadcastTexts()
+    admin: AdminTexts = AdminTexts()
+
+
 @dataclass(frozen=True)
 class LanguagePack:
     """Everything the bot says in one language."""
@@ -202,6 +228,7 @@ class LanguagePack:
     learn: tuple[LearnStep, ...]
     act: ActContent
     faq: tuple[FaqEntry, ...]
+    staff: StaffTexts
 
 
 @dataclass(frozen=True, eq=False)
@@ -365,6 +392,15 @@ def _check_faq(reader: _Reader, name: str, faq: Faq, lines: dict) -> None:
                 )
 
 
+_PARTS: tuple[tuple[str, type[BaseModel]], ...] = (
+    ("texts", Texts),
+    ("learn", Learn),
+    ("act", ActContent),
+    ("faq", Faq),
+    ("staff", StaffTexts),
+)
+
+
 def load_content(root: Path | str) -> Content:
     """Load and validate a content folder; raise ContentError listing every problem."""
     root = Path(root)
@@ -386,22 +422,24 @@ def load_content(root: Path | str) -> Content:
     packs: dict[str, LanguagePack] = {}
     for lang in campaign.languages:
         parts: dict[str, Any] = {}
-        for part, model in (("texts", Texts), ("learn", Learn), ("act", ActContent), ("faq", Faq)):
+        for part, model in _PARTS:
             name = f"{lang}/{part}.yaml"
             result = reader.model(name, model)
             if result is None:
                 continue
             parts[part], lines = result
-            _check_placeholders(reader, name, parts[part], lines, known)
+            allowed = known | getattr(model, "placeholders", frozenset())
+            _check_placeholders(reader, name, parts[part], lines, allowed)
             if part == "faq":
                 _check_faq(reader, name, parts[part], lines)
-        if len(parts) == 4:
+        if len(parts) == len(_PARTS):
             packs[lang] = LanguagePack(
                 code=lang,
                 texts=parts["texts"],
                 learn=tuple(parts["learn"].steps),
                 act=parts["act"],
                 faq=tuple(parts["faq"].entries),
+                staff=parts["staff"],
             )
     _check_languages_agree(reader, campaign, packs)
     if reader.problems:

@@ -124,9 +124,11 @@ async def test_a_whole_visit_survives_a_restart(
         )
         assert "older message" in stale["text"]
 
-    async with aiosqlite.connect(bot_settings.database_path) as db:
-        async with db.execute("SELECT step FROM funnel_events WHERE user_id = ?", (USER,)) as c:
-            steps = {row[0] async for row in c}
+    async with (
+        aiosqlite.connect(bot_settings.database_path) as db,
+        db.execute("SELECT step FROM funnel_events WHERE user_id = ?", (USER,)) as c,
+    ):
+        steps = {row[0] async for row in c}
     assert steps == {"started", "learned", "acted", "subscribed"}
     named = [c for c in fake.commands.values()]
     assert any(any(cmd["command"] == "learn" for cmd in cmds) for cmds in named)
@@ -156,9 +158,11 @@ async def test_odd_input_gets_a_friendly_answer(
             fake, -100, lambda: fake.send_command(USER, "start", chat_id=-100, chat_type="group")
         )
         assert "private" in group["text"] and "t.me/OutreachTestBot" in group["text"]
-    async with aiosqlite.connect(bot_settings.database_path) as db:
-        async with db.execute("SELECT count(*) FROM users WHERE user_id < 0") as c:
-            assert (await c.fetchone())[0] == 0
+    async with (
+        aiosqlite.connect(bot_settings.database_path) as db,
+        db.execute("SELECT count(*) FROM users WHERE user_id < 0") as c,
+    ):
+        assert (await c.fetchone())[0] == 0
 
 
 async def test_telegram_failures_lose_nothing(fake: FakeTelegram, bot_settings: Settings) -> None:
