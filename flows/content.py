@@ -134,6 +134,8 @@ class Texts(_Model):
     faq_fallback: str = Text
     faq_source: str = Text
     faq_topics: str = Text
+    urgent: str = Text
+    sensitive_notice: str = Text
     subscribed: str = Text
     already_subscribed: str = Text
     unsubscribed: str = Text
@@ -152,6 +154,7 @@ class Texts(_Model):
     status_none: str = Text
     stop_words: list[str] = Field(min_length=1)
     help_words: list[str] = Field(min_length=1)
+    urgent_words: list[str] = Field(min_length=1)
     buttons: Buttons
     commands: dict[str, str] = Field(description="command -> menu description")
 
