@@ -50,7 +50,7 @@ class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], D
         return self.bot_data.staff
 
 
-BotApp = Application[ExtBot[None], BotContext, dict[Any, Any], dict[Any, Any], Deps, Any]
+BotApp = Application[Any, BotContext, dict[Any, Any], dict[Any, Any], Deps, Any]
 
 
 def build_application(settings: Settings, content: Content | None = None) -> BotApp:

@@ -55,6 +55,7 @@ PUBLIC_COMMANDS = (
     "help",
 )
 MAX_QUESTION = 1000
+Rows = tuple[tuple[Button, ...], ...]
 _PAYLOAD = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _LABEL = 48
 
@@ -187,7 +188,7 @@ def _share_url(ctx: Context) -> str:
 def _act_part(ctx: Context, part: str) -> Outcome:
     act, buttons = ctx.pack.act, ctx.pack.texts.buttons
     if part == "done":
-        rows = (
+        rows: Rows = (
             (Button(label=buttons.subscribe, data="sub"),),
             (Button(label=buttons.menu, data="menu"),),
         )
@@ -331,7 +332,9 @@ def _delete(ctx: Context, answer: str) -> Outcome:
 
 
 def _faq_topics(ctx: Context, _: str = "") -> Outcome:
-    rows = tuple((Button(label=_label(entry), data=f"faq:{entry.id}"),) for entry in ctx.pack.faq)
+    rows: Rows = tuple(
+        (Button(label=_label(entry), data=f"faq:{entry.id}"),) for entry in ctx.pack.faq
+    )
     rows += ((Button(label=ctx.pack.texts.buttons.menu, data="menu"),),)
     return _say(ctx, ctx.pack.texts.faq_topics, rows)
 
@@ -442,7 +445,7 @@ def answer(ctx: Context, question: str) -> tuple[Outcome, FaqMatch | None]:
         effects += (Count(name="answered"),)
         replies = notice + outcome.replies
         return outcome.model_copy(update={"effects": effects, "replies": replies}), match
-    rows = tuple(
+    rows: Rows = tuple(
         (Button(label=_label(entry), data=f"faq:{entry.id}"),)
         for entry in (index.get(i) for i in match.suggestions)
         if entry is not None
@@ -484,7 +487,7 @@ def _keywords(content: Content) -> _Keywords:
 
 def _answer(ctx: Context, entry: FaqEntry) -> Outcome:
     index = ctx.faq[ctx.pack.code]
-    rows = tuple(
+    rows: Rows = tuple(
         (Button(label=_label(related), data=f"faq:{related.id}"),)
         for related in (index.get(i) for i in entry.related)
         if related is not None
@@ -511,17 +514,17 @@ def _unsupported(kind: str, ctx: Context) -> Outcome:
 # -- helpers -------------------------------------------------------------------------------
 
 
-def _say(ctx: Context, text: str, buttons: tuple[tuple[Button, ...], ...] = ()) -> Outcome:
+def _say(ctx: Context, text: str, buttons: Rows = ()) -> Outcome:
     return Outcome(
         conversation=Conversation(), replies=(Reply(text=ctx.say(text), buttons=buttons),)
     )
 
 
-def _menu_row(ctx: Context) -> tuple[tuple[Button, ...], ...]:
+def _menu_row(ctx: Context) -> Rows:
     return ((Button(label=ctx.pack.texts.buttons.menu, data="menu"),),)
 
 
-def _menu_buttons(ctx: Context) -> tuple[tuple[Button, ...], ...]:
+def _menu_buttons(ctx: Context) -> Rows:
     b = ctx.pack.texts.buttons
     subscription = (
         Button(label=b.unsubscribe, data="unsub")

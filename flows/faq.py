@@ -103,6 +103,25 @@ SYNONYMS: dict[str, dict[str, str]] = {
         # same meaning, different words
         "kicked out": "deported",
         "sent back": "deported",
+        "picked up": "arrested",
+        "pick up": "arrested",
+        "picks up": "arrested",
+        "locked up": "arrested",
+        "booked": "arrested",
+        "say no": "oppose",
+        "said no": "oppose",
+        "says no": "oppose",
+        "reject": "oppose",
+        "rejected": "oppose",
+        "refuse": "oppose",
+        "refused": "oppose",
+        "turn down": "oppose",
+        "turned down": "oppose",
+        "scared": "afraid",
+        "frightened": "afraid",
+        "fearful": "afraid",
+        "talking about": "about",
+        "talk about": "about",
         "get rid of": "remove",
         "got rid of": "remove",
         "go up": "more",
@@ -493,10 +512,15 @@ class FaqIndex:
             limit=None,
         )
         ranked = [candidate for candidate, _, _ in sorted(found, key=lambda item: item[1:])]
-        if len(word) <= 5:
-            # Too many short words are one letter apart ("rain", "raid"): only swaps count.
-            ranked = [candidate for candidate in ranked if sorted(candidate) == sorted(word)]
-        return ranked
+        # Real words are often one letter apart ("rain", "raid"; "scared", "shared"), while
+        # typos mostly drop or swap letters: short words may only swap, and the second letter
+        # must agree unless the first two are swapped.
+        return [
+            candidate
+            for candidate in ranked
+            if (sorted(candidate) == sorted(word) or len(word) > 5)
+            and (candidate[1] == word[1] or candidate[:2] == word[1::-1])
+        ]
 
 
 def _idf(count: int, seen: float) -> float:
