@@ -102,7 +102,9 @@ def _run(settings: Settings, content: Content) -> int:
 
     app = build_application(settings, content)
     logger.info("serving Telegram at %s by long polling", settings.telegram_api_url)
-    app.run_polling(allowed_updates=["message", "edited_message", "callback_query"])
+    app.run_polling(
+        allowed_updates=["message", "edited_message", "callback_query", "my_chat_member"]
+    )
     return 0
 
 

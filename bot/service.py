@@ -158,6 +158,13 @@ class Outreach:
                     await self.db.questions.record_unanswered(question, lang, now)
         await self.db.users.save_conversation(user_id, outcome.conversation, now)
 
+    async def mark_blocked(self, user_id: int, *, method: str) -> None:
+        """Record that a subscriber can no longer be reached (blocked, deactivated)."""
+        await self.db.subscriptions.set_status(
+            user_id, Status.BLOCKED, method=method, now=self.clock()
+        )
+        await self.db.commit()
+
     def error_text(self, lang: str | None = None) -> str:
         """Return the friendly text shown when something failed on our side."""
         return self.content.fill(self.content.pack(lang).texts.error)
