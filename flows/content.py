@@ -50,6 +50,9 @@ RUNTIME_PLACEHOLDERS = frozenset(
         "status",
         "consent",
         "names",
+        "date",
+        "method",
+        "version",
     }
 )
 M = TypeVar("M", bound=BaseModel)
@@ -144,7 +147,7 @@ class Texts(_Model):
     language_set: str = Text
     privacy: str = Text
     mydata: str = Text
-    mydata_empty: str = Text
+    mydata_consent: str = Text
     delete_prompt: str = Text
     deleted: str = Text
     delete_cancelled: str = Text

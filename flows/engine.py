@@ -276,11 +276,14 @@ def _mydata(ctx: Context, _: str = "") -> Outcome:
         Status.UNSUBSCRIBED: texts.status_unsubscribed,
         Status.BLOCKED: texts.status_blocked,
     }[p.status]
-    consent = (
-        f"{p.consent_at:%Y-%m-%d %H:%M} UTC ({p.consent_method}, {p.consent_version})"
-        if p.consent_at
-        else "-"
-    )
+    consent = "-"
+    if p.consent_at:
+        consent = ctx.say(
+            texts.mydata_consent,
+            date=f"{p.consent_at:%Y-%m-%d %H:%M}",
+            method=p.consent_method or "-",
+            version=p.consent_version or "-",
+        )
     names = " ".join(part for part in (p.first_name, p.username and f"@{p.username}") if part)
     text = ctx.say(
         texts.mydata,
