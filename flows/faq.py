@@ -1,24 +1,30 @@
 """Match a typed question to a knowledge entry, or decline honestly.
 
-Text is folded (lower case, accents and punctuation off), abbreviations expanded from a
-small per-language map, stop words dropped and words stemmed with Snowball (PyStemmer).
-A word the index does not know is corrected to the nearest indexed word (rapidfuzz, one
-or two edits), and two typed words are joined when only their join is known
-("finger prints", "s comm"). Each entry is then scored two ways and the two are mixed:
+Text is folded (lower case, accents and punctuation off), abbreviations and synonyms
+expanded from a small per-language map, stop words dropped and words stemmed with Snowball
+(PyStemmer). A word the index does not know is corrected to the nearest indexed word
+(rapidfuzz, OSA distance: one edit, two for long words), and two typed words are joined
+when only their join is known ("finger prints"). Each entry is scored two ways, mixed:
 
 * BM25F over the whole entry, its question phrasings weighing more than its answer;
-* the best weighted overlap between the question and one phrasing of the entry.
+* the F1 overlap between the question and the entry's closest phrasing.
 
-Both are normalised by the weight of everything the person typed, so a question full of
-words the campaign never uses scores low. The bot answers only when the best entry is
-both good enough and clearly ahead of the second; otherwise it declines and offers the
-closest entries. BM25 is hand-written rather than taken from bm25s: over a few thousand
-short entries it is a few lines over an inverted index, it needs two fields, and bm25s
-would bring numpy and scipy into a chat bot for no gain in speed at this size.
+Both are normalised by the weight of everything the person typed (unknown words weigh like
+rare ones, unmatched words sublinearly), so a question full of words the campaign never
+uses scores low, while a long message is not punished for its length. The bot answers only
+when the best entry is good enough and ahead of the second by a margin; otherwise it
+declines and offers the closest entries.
+
+BM25 is hand-written rather than taken from bm25s: over a few thousand short entries it is
+a few lines over an inverted index, it needs two fields and per-phrasing scores, and bm25s
+would bring numpy and scipy into a chat bot. Postings are impact-ordered and cut at
+`_WALK` entries per word, and only the `_CANDIDATES` entries with most matched weight are
+scored in full, which keeps a question under a millisecond with 2,000 entries.
 """
 
 from __future__ import annotations
 
+import heapq
 import math
 import re
 import unicodedata
@@ -35,13 +41,14 @@ from flows.content import FaqEntry
 __all__ = ["SMALL_TALK", "STOP_WORDS", "SYNONYMS", "FaqIndex", "FaqMatch"]
 
 # -- language data (may move to content) ----------------------------------------------------
-# Keys and values are folded text (lower case, no accents); a key may be several words.
 
 
 def _wordset(text: str) -> frozenset[str]:
     return frozenset(text.split())
 
 
+# Applied to questions and entries alike, before stemming. Keys and values are matched as
+# folded text (lower case, no accents, no punctuation); a key may be several words.
 SYNONYMS: dict[str, dict[str, str]] = {
     "en": {
         # chat spelling
@@ -122,6 +129,9 @@ SYNONYMS: dict[str, dict[str, str]] = {
         "fearful": "afraid",
         "talking about": "about",
         "talk about": "about",
+        "turn off": "stop",
+        "switch off": "stop",
+        "shut off": "stop",
         "get rid of": "remove",
         "got rid of": "remove",
         "go up": "more",
@@ -165,12 +175,15 @@ SYNONYMS: dict[str, dict[str, str]] = {
         "tb": "tambien",
         "s comm": "scomm",
         "comunidades seguras": "scomm",
+        "dejar de": "ya no",
+        "deja de": "ya no",
         "migra": "ice",
         "sin papeles": "indocumentado",
     },
     "pt": {
         "vc": "voce",
         "q": "que",
+        "oq": "o que",
         "pq": "por que",
         "tb": "tambem",
         "s comm": "scomm",
@@ -220,22 +233,29 @@ STOP_WORDS: dict[str, frozenset[str]] = {
 
 _STEMMERS = {"en": "english", "es": "spanish", "pt": "portuguese"}
 
+# Text is matched without accents, as people often type it, but Snowball needs the accents
+# of these endings to see that "condenação" and "condenados" share a stem.
+_ACCENTED_ENDINGS: dict[str, tuple[tuple[str, str], ...]] = {
+    "es": (("cion", "ción"),),
+    "pt": (("coes", "ções"), ("cao", "ção"), ("encia", "ência"), ("ancia", "ância")),
+}
+
 # -- tuning ---------------------------------------------------------------------------------
 
 _K1 = 1.2
 _B = 0.5
 _QUESTION_WEIGHT = 1.0
-_ANSWER_WEIGHT = 0.25
-_BM25_SHARE = 0.4  # the rest is the best single phrasing
-_BETA2 = 4.0  # F-beta with beta 2: what was asked matters more than what a phrasing adds
-_UNKNOWN_WEIGHT = 0.8  # of the weight of a word found in one entry only
-_UNKNOWN_POWER = 0.5
-_DILUTION = 1.0
-_ANSWER_DF = 1.0
+_ANSWER_WEIGHT = 0.1  # a word found only in the answer counts a tenth as much
+_ANSWER_DF = 0.5  # answers mention many things in passing: half a sighting for rarity
+_BM25_SHARE = 0.3  # the rest is the best single phrasing
+_UNKNOWN_WEIGHT = 1.0  # an unknown word weighs like a word found in one entry only
 _CORRECTED_WEIGHT = 0.9  # a corrected typo counts a little less than a known word
-_THRESHOLD = 0.45
-_MARGIN = 0.06
+_DILUTION = 0.4  # unmatched words weigh sublinearly: long messages are not off-topic
+_THRESHOLD = 0.44
+_MARGIN = 0.01
 _SUGGEST_FLOOR = 0.2
+_CANDIDATES = 24  # entries scored in full, by matched weight
+_WALK = 128  # entries kept per word, by impact
 _MAX_TERMS = 48
 
 _NUMBER_COMMA = re.compile(r"(?<=\d)[,.](?=\d{3}(?!\d))")
@@ -281,6 +301,7 @@ class _Analyzer:
         )
         algorithm = _STEMMERS.get(lang)
         self._stemmer = Stemmer.Stemmer(algorithm) if algorithm else None
+        self._endings = _ACCENTED_ENDINGS.get(lang, ())
 
     def words(self, text: str) -> list[str]:
         folded = _fold(text)
@@ -289,7 +310,12 @@ class _Analyzer:
         return folded.split()
 
     def stem(self, word: str) -> str:
-        return self._stemmer.stemWord(word) if self._stemmer else word
+        if self._stemmer is None:
+            return word
+        for plain, accented in self._endings:
+            if word.endswith(plain):
+                return _fold(self._stemmer.stemWord(word[: -len(plain)] + accented))
+        return self._stemmer.stemWord(word)
 
     def terms(self, text: str) -> list[str]:
         return [self.stem(word) for word in self.words(text) if word not in self.stop]
@@ -328,7 +354,7 @@ class FaqIndex:
     def _index(self) -> None:
         analyzer = self._analyzer
         phrasings: list[list[str]] = []
-        self._phrasing_entry: list[int] = []
+        phrasing_entry: list[int] = []
         question_tf: list[Counter[str]] = []
         answer_tf: list[Counter[str]] = []
         surface: Counter[str] = Counter()
@@ -337,11 +363,12 @@ class FaqIndex:
             for question in entry.questions:
                 terms = analyzer.terms(question)
                 phrasings.append(terms)
-                self._phrasing_entry.append(number)
+                phrasing_entry.append(number)
                 questions.update(terms)
             question_tf.append(questions)
-            answer_tf.append(Counter(analyzer.terms(_PLACEHOLDER.sub(" ", entry.answer))))
-            for text in (*entry.questions, entry.answer):
+            answer_text = _PLACEHOLDER.sub(" ", entry.answer)  # {links} are not its words
+            answer_tf.append(Counter(analyzer.terms(answer_text)))
+            for text in (*entry.questions, answer_text):
                 surface.update(word for word in analyzer.words(text) if word not in analyzer.stop)
 
         count = max(len(self._entries), 1)
@@ -360,7 +387,7 @@ class FaqIndex:
         answer_len = [sum(tf.values()) for tf in answer_tf]
         mean_question = max(sum(question_len) / count, 1.0)
         mean_answer = max(sum(answer_len) / count, 1.0)
-        self._postings: dict[str, list[tuple[int, float]]] = {}
+        postings: dict[str, list[tuple[int, float]]] = {}
         for number in range(len(self._entries)):
             norm_q = 1 - _B + _B * question_len[number] / mean_question
             norm_a = 1 - _B + _B * answer_len[number] / mean_answer
@@ -370,33 +397,39 @@ class FaqIndex:
                     + _ANSWER_WEIGHT * answer_tf[number][term] / norm_a
                 )
                 gain = min(1.0, tf * (_K1 + 1) / (_K1 + tf))
-                self._postings.setdefault(term, []).append((number, gain))
+                postings.setdefault(term, []).append((number, gain))
+        # Impact-ordered and cut: past the first few hundred entries a word is as common as
+        # a stop word, and walking the rest would cost more than it tells.
+        self._postings = {
+            term: sorted(found, key=lambda item: (-item[1], item[0]))[:_WALK]
+            for term, found in postings.items()
+        }
 
-        self._phrasing_postings: dict[str, list[int]] = {}
-        self._phrasing_weight: list[float] = []
-        for number, terms in enumerate(phrasings):
-            unique = dict.fromkeys(terms)
-            self._phrasing_weight.append(sum(self._idf[term] for term in unique) or 1.0)
-            for term in unique:
-                self._phrasing_postings.setdefault(term, []).append(number)
+        self._phrasings: list[list[tuple[frozenset[str], float]]] = [[] for _ in self._entries]
+        for number, terms in zip(phrasing_entry, phrasings, strict=True):
+            unique = frozenset(terms)
+            weight = sum(self._idf[term] for term in unique) or 1.0
+            self._phrasings[number].append((unique, weight))
 
         self._stop_words = {word: analyzer.stem(word) for word in analyzer.stop}
         self._surface = {word: analyzer.stem(word) for word in surface}
-        # Typo candidates share the first letter; most frequent first, so ties go to common
-        # words. Short words are left alone: "nice" is not a typo of "ice".
-        self._candidates: dict[str, list[str]] = {}
-        for word in sorted(surface, key=lambda word: (-surface[word], word)):
+        # Typo candidates: indexed words of about the same length that start with the same two
+        # letters (typos seldom touch the start of a word); commonest first, so ties go to
+        # common words. Short words are left alone: "nice" is not a typo of "ice".
+        ordered = sorted(surface, key=lambda word: (-surface[word], word))
+        ordered += sorted(set(self._stop_words) - set(self._surface))
+        self._commonness = {word: rank for rank, word in enumerate(ordered)}
+        self._candidates: dict[tuple[str, int], list[str]] = {}
+        for word in ordered:
             if len(word) >= 4 and not word.isdigit():
-                self._candidates.setdefault(word[0], []).append(word)
-        for word in sorted(set(self._stop_words) - set(self._surface)):
-            if len(word) >= 4:
-                self._candidates.setdefault(word[0], []).append(word)
+                self._candidates.setdefault((word[:2], len(word)), []).append(word)
 
     # -- matching ---------------------------------------------------------------------------
 
     def match(self, question: str) -> FaqMatch:
         """Return the entry answering `question`, or a decline with the closest entry ids."""
-        ranked = self._rank(self._query(question))
+        query = self._query(question)
+        ranked = self._rank(query) if query.weights else []
         if not ranked:
             return FaqMatch(entry=None, score=0.0)
         best_number, best = ranked[0]
@@ -409,30 +442,32 @@ class FaqIndex:
         return FaqMatch(entry=None, score=round(best, 4), suggestions=suggestions)
 
     def _rank(self, query: _Query) -> list[tuple[int, float]]:
-        """Return (entry number, score) pairs, best first."""
-        if not query.weights:
-            return []
-        bm25: dict[int, float] = {}
-        overlap: dict[int, float] = {}
-        for term, weight in query.weights.items():
+        """Return (entry number, score) pairs of the likeliest entries, best first."""
+        weights = query.weights
+        mass: dict[int, float] = {}
+        get = mass.get
+        for term, weight in weights.items():
             for number, gain in self._postings.get(term, ()):
-                bm25[number] = bm25.get(number, 0.0) + gain * weight
-            for number in self._phrasing_postings.get(term, ()):
-                overlap[number] = overlap.get(number, 0.0) + weight
-        best_phrasing: dict[int, float] = {}
-        for number, shared in overlap.items():
-            recall = self._coverage(shared, query.total)
-            precision = min(shared / self._phrasing_weight[number], 1.0)
-            f_score = (1 + _BETA2) * precision * recall / (_BETA2 * precision + recall)
-            entry = self._phrasing_entry[number]
-            if f_score > best_phrasing.get(entry, 0.0):
-                best_phrasing[entry] = f_score
-        scores = {
-            number: _BM25_SHARE * self._coverage(bm25[number], query.total)
-            + (1 - _BM25_SHARE) * best_phrasing.get(number, 0.0)
-            for number in bm25
-        }
-        return sorted(scores.items(), key=lambda item: (-item[1], item[0]))
+                mass[number] = get(number, 0.0) + gain * weight
+        top = (
+            heapq.nlargest(_CANDIDATES, mass, key=mass.__getitem__)
+            if len(mass) > _CANDIDATES
+            else mass
+        )
+        asked = weights.keys()
+        total = query.total
+        scores = []
+        for number in top:
+            best = 0.0
+            for terms, weight in self._phrasings[number]:
+                shared = sum(weights[term] for term in terms & asked)
+                if shared:
+                    recall = self._coverage(shared, total)
+                    precision = min(shared / weight, 1.0)
+                    best = max(best, 2 * precision * recall / (precision + recall))
+            score = _BM25_SHARE * self._coverage(mass[number], total) + (1 - _BM25_SHARE) * best
+            scores.append((number, score))
+        return sorted(scores, key=lambda item: (-item[1], item[0]))
 
     def _coverage(self, matched: float, total: float) -> float:
         """Return the share of the question matched; unmatched words weigh sublinearly."""
@@ -458,8 +493,7 @@ class FaqIndex:
                 unknown.add(term)
             if len(weights) + len(unknown) >= _MAX_TERMS:
                 break
-        # Unknown words count less and less: a long message is not off-topic for its length.
-        total = sum(weights.values()) + self._unknown * len(unknown) ** _UNKNOWN_POWER
+        total = sum(weights.values()) + self._unknown * len(unknown)
         return _Query(weights=weights, total=total)
 
     def _join_pairs(self, words: list[str]) -> list[str]:
@@ -504,22 +538,18 @@ class FaqIndex:
 
     def _nearest(self, word: str, limit: int) -> list[str]:
         """Return indexed words within `limit` edits of `word`, closest and commonest first."""
-        found = process.extract(
-            word,
-            self._candidates.get(word[0], ()),
-            scorer=OSA.distance,
-            score_cutoff=limit,
-            limit=None,
-        )
-        ranked = [candidate for candidate, _, _ in sorted(found, key=lambda item: item[1:])]
-        # Real words are often one letter apart ("rain", "raid"; "scared", "shared"), while
-        # typos mostly drop or swap letters: short words may only swap, and the second letter
-        # must agree unless the first two are swapped.
+        choices = [
+            candidate
+            for size in range(len(word) - limit, len(word) + limit + 1)
+            for candidate in self._candidates.get((word[:2], size), ())
+        ]
+        found = process.extract(word, choices, scorer=OSA.distance, score_cutoff=limit, limit=None)
+        found.sort(key=lambda item: (item[1], self._commonness[item[0]]))
+        # Real words are often one letter apart ("rain", "raid"): a short word may only swap.
         return [
             candidate
-            for candidate in ranked
-            if (sorted(candidate) == sorted(word) or len(word) > 5)
-            and (candidate[1] == word[1] or candidate[:2] == word[1::-1])
+            for candidate, _, _ in found
+            if len(word) > 5 or sorted(candidate) == sorted(word)
         ]
 
 
