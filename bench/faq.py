@@ -10,14 +10,14 @@ import gc
 import random
 import statistics
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 from rapidfuzz import fuzz, process, utils
 
-from flows.content import ContentError, Faq, FaqEntry, load_content
+from flows.content import FaqEntry, LanguagePack, load_content
 from flows.faq import FaqIndex
 
 __all__ = ["main"]
@@ -49,16 +49,8 @@ class _Outcome:
         return self.got == self.question.expect
 
 
-def _load_entries() -> tuple[list[FaqEntry], str]:
-    try:
-        return list(load_content(CONTENT).pack("en").faq), "content/ (validated)"
-    except (ContentError, KeyError, OSError):
-        pass
-    path = CONTENT / "en" / "faq.yaml"
-    if not path.is_file():
-        return [], "none: content/en/faq.yaml is missing"
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    return list(Faq.model_validate(data).entries), "content/en/faq.yaml (direct)"
+def _load_pack() -> LanguagePack:
+    return load_content(CONTENT).pack("en")
 
 
 def _load_questions() -> list[_Question]:
@@ -74,8 +66,8 @@ def _load_questions() -> list[_Question]:
 # -- the two matchers ----------------------------------------------------------------------
 
 
-def _engine(entries: Sequence[FaqEntry]) -> Matcher:
-    index = FaqIndex.build(entries, "en")
+def _engine(entries: Sequence[FaqEntry], synonyms: Mapping[str, str]) -> Matcher:
+    index = FaqIndex.build(entries, "en", synonyms)
 
     def match(question: str) -> tuple[str | None, float]:
         found = index.match(question)
@@ -207,18 +199,16 @@ def _percent(value: float) -> str:
 
 def main() -> None:
     """Print accuracy, decline and latency tables for the engine and the baseline."""
-    entries, origin = _load_entries()
+    pack = _load_pack()
+    entries, synonyms = list(pack.faq), pack.synonyms
     questions = _load_questions()
-    print(f"knowledge file: {origin}, {len(entries)} entries")
+    print(f"knowledge file: content/en/faq.yaml, {len(entries)} entries")
     print(f"evaluation set: {EVAL.relative_to(ROOT)}, {len(questions)} questions")
     print()
-    if not entries or not questions:
-        print("nothing to measure yet")
-        return
 
     threshold = _best_baseline(entries, questions)
     baseline_name = f"baseline (WRatio >= {threshold:.0f})"
-    matchers = {"engine": _engine(entries), baseline_name: _baseline(entries, threshold)}
+    matchers = {"engine": _engine(entries, synonyms), baseline_name: _baseline(entries, threshold)}
     results = {name: _run(matcher, questions) for name, matcher in matchers.items()}
 
     rows = []
@@ -252,7 +242,7 @@ def main() -> None:
 
     synthetic = _synthetic(entries, SYNTHETIC_ENTRIES)
     start = time.perf_counter()
-    big_engine = _engine(synthetic)
+    big_engine = _engine(synthetic, synonyms)
     build_ms = (time.perf_counter() - start) * 1000
     big_in, big_declined = _rates(_run(big_engine, questions))
     latency_rows = []

@@ -68,7 +68,7 @@ class Outreach:
         self.db = db
         self.clock = clock
         self.bot_username: str | None = None
-        self.faq = {lang: FaqIndex.build(pack.faq, lang) for lang, pack in content.packs.items()}
+        self.faq = {lang: FaqIndex.from_pack(pack) for lang, pack in content.packs.items()}
 
     def role(self, user_id: int) -> Role:
         """Return the user's role from the settings (checked on every call)."""

@@ -197,6 +197,7 @@ class FaqEntry(_Model):
 
 
 class Faq(_Model):
+    synonyms: dict[str, str] = Field(default_factory=dict)
     entries: list[FaqEntry] = Field(min_length=1)
 
 
@@ -234,6 +235,7 @@ class LanguagePack:
     learn: tuple[LearnStep, ...]
     act: ActContent
     faq: tuple[FaqEntry, ...]
+    synonyms: dict[str, str]
     staff: StaffTexts
 
 
@@ -445,6 +447,7 @@ def load_content(root: Path | str) -> Content:
                 learn=tuple(parts["learn"].steps),
                 act=parts["act"],
                 faq=tuple(parts["faq"].entries),
+                synonyms=parts["faq"].synonyms,
                 staff=parts["staff"],
             )
     _check_languages_agree(reader, campaign, packs)

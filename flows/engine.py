@@ -430,7 +430,7 @@ def is_urgent(content: Content, text: str) -> bool:
 def answer(ctx: Context, question: str) -> tuple[Outcome, FaqMatch | None]:
     """Answer typed text: an emergency at once, else from the knowledge file, else decline.
 
-    The question is scrubbed of personal details before anything about it is recorded;
+    Personal details are scrubbed from the question before anything about it is recorded;
     the match is None when the emergency text was given without matching.
     """
     texts = ctx.pack.texts
@@ -441,7 +441,8 @@ def answer(ctx: Context, question: str) -> tuple[Outcome, FaqMatch | None]:
     scrubbed = scrub(question, allow=ctx.content.campaign.links.values())
     notice = (Reply(text=ctx.say(texts.sensitive_notice)),) if scrubbed.kinds else ()
     index = ctx.faq[ctx.pack.code]
-    match = index.match(scrubbed.text)
+    # Matching keeps nothing, so it may read the words that were scrubbed from what is kept.
+    match = index.match(question)
     effects = (RecordFunnel(step=Funnel.ASKED),)
     if match.entry is not None:
         outcome = _answer(ctx, match.entry)

@@ -29,16 +29,16 @@ import math
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import Stemmer
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
-from flows.content import FaqEntry
+from flows.content import FaqEntry, LanguagePack
 
-__all__ = ["SMALL_TALK", "STOP_WORDS", "SYNONYMS", "FaqIndex", "FaqMatch"]
+__all__ = ["LANGUAGE_SYNONYMS", "SMALL_TALK", "STOP_WORDS", "FaqIndex", "FaqMatch"]
 
 # -- language data (may move to content) ----------------------------------------------------
 
@@ -49,7 +49,9 @@ def _wordset(text: str) -> frozenset[str]:
 
 # Applied to questions and entries alike, before stemming. Keys and values are matched as
 # folded text (lower case, no accents, no punctuation); a key may be several words.
-SYNONYMS: dict[str, dict[str, str]] = {
+# Chat spelling and irregular forms: language data, the same for every campaign. The
+# campaign's own words ("s comm", the governor's name) are `synonyms` in its faq.yaml.
+LANGUAGE_SYNONYMS: dict[str, dict[str, str]] = {
     "en": {
         # chat spelling
         "u": "you",
@@ -84,61 +86,6 @@ SYNONYMS: dict[str, dict[str, str]] = {
         "good afternoon": "hello",
         "good evening": "hello",
         "good night": "hello",
-        # the campaign's names
-        "gov": "governor",
-        "guv": "governor",
-        "deval": "governor patrick",
-        "s comm": "scomm",
-        "s com": "scomm",
-        "scom": "scomm",
-        "secure communities": "scomm",
-        "secure community": "scomm",
-        "secure comm": "scomm",
-        "department of homeland security": "dhs",
-        "homeland security": "dhs",
-        "cops": "police",
-        "cop": "police",
-        "pd": "police",
-        "dv": "domestic violence",
-        "finger prints": "fingerprints",
-        "finger print": "fingerprints",
-        "prints": "fingerprints",
-        "finger": "fingerprints",
-        "abogado": "lawyer",
-        "advogado": "lawyer",
-        "attorney": "lawyer",
-        # same meaning, different words
-        "kicked out": "deported",
-        "sent back": "deported",
-        "picked up": "arrested",
-        "pick up": "arrested",
-        "picks up": "arrested",
-        "locked up": "arrested",
-        "booked": "arrested",
-        "say no": "oppose",
-        "said no": "oppose",
-        "says no": "oppose",
-        "reject": "oppose",
-        "rejected": "oppose",
-        "refuse": "oppose",
-        "refused": "oppose",
-        "turn down": "oppose",
-        "turned down": "oppose",
-        "scared": "afraid",
-        "frightened": "afraid",
-        "fearful": "afraid",
-        "talking about": "about",
-        "talk about": "about",
-        "turn off": "stop",
-        "switch off": "stop",
-        "shut off": "stop",
-        "get rid of": "remove",
-        "got rid of": "remove",
-        "go up": "more",
-        "went up": "more",
-        "increase": "more",
-        "increased": "more",
-        "private": "privacy",
         # irregular forms the stemmer leaves alone
         "took": "take",
         "taken": "take",
@@ -173,12 +120,6 @@ SYNONYMS: dict[str, dict[str, str]] = {
         "xq": "por que",
         "pq": "por que",
         "tb": "tambien",
-        "s comm": "scomm",
-        "comunidades seguras": "scomm",
-        "dejar de": "ya no",
-        "deja de": "ya no",
-        "migra": "ice",
-        "sin papeles": "indocumentado",
     },
     "pt": {
         "vc": "voce",
@@ -186,9 +127,6 @@ SYNONYMS: dict[str, dict[str, str]] = {
         "oq": "o que",
         "pq": "por que",
         "tb": "tambem",
-        "s comm": "scomm",
-        "comunidades seguras": "scomm",
-        "sem documentos": "indocumentado",
     },
 }
 
@@ -288,10 +226,10 @@ def _fold(text: str) -> str:
 class _Analyzer:
     """Turns text into stems; shared by indexing and matching so both agree."""
 
-    def __init__(self, lang: str) -> None:
+    def __init__(self, lang: str, synonyms: Mapping[str, str]) -> None:
         self.stop = STOP_WORDS.get(lang, frozenset())
         self.small_talk = SMALL_TALK.get(lang, frozenset()) | self.stop
-        table = SYNONYMS.get(lang, {})
+        table = {**LANGUAGE_SYNONYMS.get(lang, {}), **synonyms}
         self._replacements = {_fold(key): _fold(value) for key, value in table.items()}
         keys = sorted(self._replacements, key=lambda key: (-len(key), key))
         self._synonyms = (
@@ -330,17 +268,26 @@ class _Query:
 class FaqIndex:
     """An immutable search index over one language's knowledge entries."""
 
-    def __init__(self, entries: Sequence[FaqEntry], lang: str) -> None:
+    def __init__(
+        self, entries: Sequence[FaqEntry], lang: str, synonyms: Mapping[str, str]
+    ) -> None:
         self._entries = tuple(entries)
         self._by_id = {entry.id: entry for entry in self._entries}
         self.lang = lang
-        self._analyzer = _Analyzer(lang)
+        self._analyzer = _Analyzer(lang, synonyms)
         self._index()
 
     @classmethod
-    def build(cls, entries: Sequence[FaqEntry], lang: str) -> FaqIndex:
+    def build(
+        cls, entries: Sequence[FaqEntry], lang: str, synonyms: Mapping[str, str] | None = None
+    ) -> FaqIndex:
         """Index `entries` once, for matching many questions in language `lang`."""
-        return cls(entries, lang)
+        return cls(entries, lang, synonyms or {})
+
+    @classmethod
+    def from_pack(cls, pack: LanguagePack) -> FaqIndex:
+        """Index one language of a campaign, with its own synonyms."""
+        return cls(pack.faq, pack.code, pack.synonyms)
 
     @property
     def entries(self) -> tuple[FaqEntry, ...]:

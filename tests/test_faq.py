@@ -62,9 +62,17 @@ FIXTURE = [
 ]
 
 
+# A campaign names its own words in its faq.yaml; these are the fixture campaign's.
+SYNONYMS = {
+    "es": {"s comm": "scomm", "comunidades seguras": "scomm"},
+    "pt": {"s comm": "scomm"},
+    "en": {"s comm": "scomm", "secure communities": "scomm", "gov": "governor"},
+}
+
+
 @pytest.fixture(scope="module")
 def index() -> FaqIndex:
-    return FaqIndex.build(FIXTURE, "en")
+    return FaqIndex.build(FIXTURE, "en", SYNONYMS["en"])
 
 
 @pytest.mark.parametrize(
@@ -152,8 +160,8 @@ QUESTIONS = ["wat is scomm", "how do I thank the governor", "asdf", "finger prin
 
 
 def test_matching_is_deterministic() -> None:
-    first = FaqIndex.build(FIXTURE, "en")
-    second = FaqIndex.build(FIXTURE, "en")
+    first = FaqIndex.build(FIXTURE, "en", SYNONYMS["en"])
+    second = FaqIndex.build(FIXTURE, "en", SYNONYMS["en"])
     for question in QUESTIONS:
         assert first.match(question) == second.match(question) == first.match(question)
 
@@ -202,7 +210,7 @@ def test_lookups(index: FaqIndex) -> None:
     ],
 )
 def test_other_languages(lang: str, entries: list[FaqEntry], question: str, expected: str) -> None:
-    found = FaqIndex.build(entries, lang).match(question)
+    found = FaqIndex.build(entries, lang, SYNONYMS[lang]).match(question)
     assert found.entry is not None and found.entry.id == expected
 
 
@@ -222,5 +230,5 @@ def test_other_languages(lang: str, entries: list[FaqEntry], question: str, expe
 )
 def test_the_real_knowledge_file(content: Content, question: str, expected: str | None) -> None:
     pack = content.pack("en")
-    found = FaqIndex.build(pack.faq, pack.code).match(question)
+    found = FaqIndex.from_pack(pack).match(question)
     assert (found.entry.id if found.entry else None) == expected

@@ -33,7 +33,7 @@ from flows.models import (
 
 @pytest.fixture(scope="module")
 def indexes(content: Content) -> dict[str, FaqIndex]:
-    return {code: FaqIndex.build(pack.faq, code) for code, pack in content.packs.items()}
+    return {code: FaqIndex.from_pack(pack) for code, pack in content.packs.items()}
 
 
 def run(
