@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import html
 import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -48,8 +49,8 @@ CSV_COLUMNS = (
 )
 # Spreadsheets run a cell that starts with one of these as a formula (OWASP "CSV injection").
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-_MESSAGE_BUDGET = 4000  # under Telegram's 4096, counting our HTML tags as if visible
-_SHORT = 32  # how much of a name or source a list line shows; the export has it all
+_MESSAGE_BUDGET = 4000  # visible characters: under Telegram's 4096, with room for emoji
+_SHORT = 20  # how much of a name or a source a list line shows; the export has it all
 PAGE_BUTTON = "optins"
 _LISTED = (Status.ACTIVE, Status.UNSUBSCRIBED, Status.BLOCKED)
 
@@ -209,12 +210,17 @@ def _minute(moment: str) -> str:
     return f"{moment[:10]} {moment[11:16]}"
 
 
+def _visible(text: str) -> int:
+    """Count the characters Telegram shows of our HTML."""
+    return len(html.unescape(re.sub(r"<[^>]+>", "", text)))
+
+
 def _fit(head: str, lines: Sequence[str], tail: str = "") -> str:
     """Join a message, leaving out the last lines when it would be too long for Telegram."""
     kept: list[str] = []
-    size = len(head) + len(tail) + 2
+    size = _visible(head) + _visible(tail) + 2
     for line in lines:
-        size += len(line) + 1
+        size += _visible(line) + 1
         if size > _MESSAGE_BUDGET:
             kept.append("…")
             break
@@ -274,8 +280,8 @@ class AdminView:
             status=self.status(row.status),
             consent_at=_minute(row.consent_at),
             method=_short(row.consent_method, 16),
-            version=_short(row.consent_version, 24),
-            source=_short(row.source) if row.source else self.texts.no_source,
+            version=_short(row.consent_version, 16),
+            source=_short(row.source, 24) if row.source else self.texts.no_source,
             language=row.language,
         )
 
@@ -363,4 +369,3 @@ class AdminView:
             for entry in entries
         ]
         return Reply(text=_fit(self.say(t.audit_title), lines))
-
