@@ -27,6 +27,8 @@ from storage import Database
 __all__ = ["ExportFormat", "export_optins", "gather_stats", "load_page"]
 
 ExportFormat = Literal["csv", "json"]
+# Built once: json.dumps with options builds a new encoder on every call.
+_JSON = json.JSONEncoder(ensure_ascii=False)
 
 
 async def load_page(db: Database, requested: int, size: int = PAGE_SIZE) -> OptInPage:
@@ -78,16 +80,23 @@ async def export_optins(
 
 
 class _CsvWriter:
+    """RFC 4180 CSV with a header row; each chunk goes to `out` in one write."""
+
     def __init__(self, out: io.TextIOWrapper, names: bool) -> None:
-        self._csv = csv.writer(out)
+        self._out = out
         self._names = names
+        self._buffer = io.StringIO()
+        self._csv = csv.writer(self._buffer)
         self._csv.writerow(CSV_COLUMNS)
 
     def rows(self, chunk: list[OptIn]) -> None:
         self._csv.writerows(csv_cells(row, names=self._names) for row in chunk)
+        self._out.write(self._buffer.getvalue())
+        self._buffer.seek(0)
+        self._buffer.truncate()
 
     def end(self) -> None:
-        pass
+        self._out.write(self._buffer.getvalue())  # the header of an empty list
 
 
 class _JsonWriter:
@@ -100,10 +109,11 @@ class _JsonWriter:
         out.write("[")
 
     def rows(self, chunk: list[OptIn]) -> None:
-        for row in chunk:
-            self._out.write("\n" if self._first else ",\n")
-            self._out.write(json.dumps(json_record(row, names=self._names), ensure_ascii=False))
-            self._first = False
+        if not chunk:
+            return
+        self._out.write("\n" if self._first else ",\n")
+        self._out.write(",\n".join(_JSON.encode(json_record(r, names=self._names)) for r in chunk))
+        self._first = False
 
     def end(self) -> None:
         self._out.write("]\n" if self._first else "\n]\n")

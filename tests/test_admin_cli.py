@@ -52,9 +52,9 @@ async def test_csv_to_standard_output(seeded: Path) -> None:
     result = bot("optins", "export", env={"STORE_NAMES": "true"})
     assert result.returncode == 0, result.stderr
     rows = _csv(result.stdout)
-    assert [(r["user_id"], r["status"]) for r in rows] == [("32", "blocked"), ("31", "active")]
-    assert rows[1]["first_name"] == "'+Zoë" and rows[1]["source"] == "flyer"
-    assert rows[1]["consent_at"] == "2026-11-28T12:00:00Z"
+    assert [(r["user_id"], r["status"]) for r in rows] == [("31", "active"), ("32", "blocked")]
+    assert rows[0]["first_name"] == "'+Zoë" and rows[0]["source"] == "flyer"
+    assert rows[0]["consent_at"] == "2026-11-28T12:00:00Z"
     [(actor, action, detail)] = await _audit(seeded)
     assert (actor, action) == (0, "optins export")
     assert detail.startswith("csv to standard output by ") and detail.endswith(", 2 rows")
@@ -64,9 +64,9 @@ async def test_json_to_standard_output_without_names(seeded: Path) -> None:
     result = bot("optins", "export", "--format", "json")
     assert result.returncode == 0, result.stderr
     records = json.loads(result.stdout)
-    assert [r["user_id"] for r in records] == [32, 31]
-    assert records[1]["first_name"] is None and records[1]["username"] is None
-    assert records[0]["status"] == "blocked" and records[0]["status_changed_at"].endswith("Z")
+    assert [r["user_id"] for r in records] == [31, 32]
+    assert records[0]["first_name"] is None and records[0]["username"] is None
+    assert records[1]["status"] == "blocked" and records[1]["status_changed_at"].endswith("Z")
 
 
 @pytest.mark.parametrize("fmt", ["csv", "json"])
@@ -84,7 +84,7 @@ async def test_to_a_private_file(seeded: Path, isolated: Path, fmt: str) -> None
         if fmt == "csv"
         else [str(r["user_id"]) for r in json.loads(text)]
     )
-    assert ids == ["32", "31"]
+    assert ids == ["31", "32"]
     [(_, _, detail)] = await _audit(seeded)
     assert detail.startswith(f"{fmt} to {target} by ")
 

@@ -315,7 +315,7 @@ async def test_the_csv_is_safe_to_open_in_a_spreadsheet(db: Database) -> None:
     count, data = await _export(db, "csv", names=True)
     rows = list(csv.reader(io.StringIO(data.decode("utf-8"), newline="")))
     assert count == 2 and rows[0] == list(CSV_COLUMNS)
-    jose, hostile = (dict(zip(CSV_COLUMNS, row, strict=True)) for row in rows[1:])
+    hostile, jose = (dict(zip(CSV_COLUMNS, row, strict=True)) for row in rows[1:])  # by id
     assert hostile["first_name"] == "'" + HOSTILE
     assert hostile["username"] == "'@SUM" and hostile["source"] == "'-2+3"
     assert jose["first_name"] == "José Ñúñez 李" and jose["status"] == "unsubscribed"
@@ -333,8 +333,8 @@ async def test_names_are_left_out_unless_kept(db: Database) -> None:
     _, data = await _export(db, "csv", names=False)
     rows = list(csv.DictReader(io.StringIO(data.decode("utf-8"), newline="")))
     assert [(r["user_id"], r["first_name"], r["username"]) for r in rows] == [
-        ("22", "", ""),
         ("21", "", ""),
+        ("22", "", ""),
     ]
 
 
@@ -342,10 +342,10 @@ async def test_the_json_export_keeps_values_as_they_are(db: Database) -> None:
     await _seed_hostile(db)
     count, data = await _export(db, "json", names=True)
     records = json.loads(data.decode("utf-8"))
-    assert count == 2 and [r["user_id"] for r in records] == [22, 21]
+    assert count == 2 and [r["user_id"] for r in records] == [21, 22]
     assert list(records[0]) == list(CSV_COLUMNS)
-    assert records[1]["first_name"] == HOSTILE and records[1]["source"] == "-2+3"
-    assert records[0]["first_name"] == "José Ñúñez 李"
+    assert records[0]["first_name"] == HOSTILE and records[0]["source"] == "-2+3"
+    assert records[1]["first_name"] == "José Ñúñez 李"
 
 
 @pytest.mark.parametrize(("fmt", "empty"), [("csv", ",".join(CSV_COLUMNS) + "\r\n"),
