@@ -86,7 +86,7 @@ async def export(update: Update, context: BotContext, _: str) -> None:
         rows = await export_optins(outreach.db, file, "csv", names=names)
         file.seek(0)
         document = InputFile(file, filename=f"optins-{now:%Y-%m-%d}.csv", read_file_handle=False)
-        caption = _view(update, context).export_caption(rows, f"{now:%Y-%m-%d %H:%M} UTC")
+        caption = _view(update, context).export_caption(rows, f"{now:%Y-%m-%d %H:%M}")
         await context.bot.send_document(
             chat.id, document, caption=caption, parse_mode=ParseMode.HTML
         )

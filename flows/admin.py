@@ -208,6 +208,10 @@ def _minute(moment: str) -> str:
     return f"{moment[:10]} {moment[11:16]}"
 
 
+def _by_status(counts: Mapping[Status, int]) -> dict[str, int]:
+    return {status.value: counts.get(status, 0) for status in _LISTED}
+
+
 def _visible(text: str) -> int:
     """Count the characters Telegram shows of our HTML."""
     return len(html.unescape(re.sub(r"<[^>]+>", "", text)))
@@ -233,8 +237,14 @@ class AdminView:
         self.content = content
         self.texts: AdminTexts = content.pack(lang).staff.admin
 
-    def say(self, text: str, raw: Mapping[str, str] | None = None, **values: object) -> str:
-        """Fill a text; run-time values are escaped, `raw` ones are already our HTML."""
+    def say(self, text: str, **values: object) -> str:
+        """Fill a text with run-time values, escaped."""
+        return self.fill(text, values)
+
+    def fill(
+        self, text: str, values: Mapping[str, object], raw: Mapping[str, str] | None = None
+    ) -> str:
+        """Fill a text; `values` are escaped, `raw` ones are already our HTML."""
         escaped = {key: html.escape(str(value)) for key, value in values.items()}
         return self.content.fill(text, **escaped, **(raw or {}))
 
@@ -258,11 +268,7 @@ class AdminView:
         if page.total == 0:
             return Reply(text=self.say(t.optins_empty), edit=edit)
         head = self.say(t.optins_title, page=page.number, pages=page.pages)
-        totals = self.say(
-            t.optins_totals,
-            total=page.total,
-            **{s.value: page.totals.get(s, 0) for s in _LISTED},
-        )
+        totals = self.fill(t.optins_totals, {"total": page.total, **_by_status(page.totals)})
         note = self.say(t.optins_beyond, pages=page.pages) if page.beyond else ""
         top = "\n".join(part for part in (note, head, totals) if part) + "\n"
         text = _fit(top, [self._optin_line(row, names=names) for row in page.rows])
@@ -300,22 +306,20 @@ class AdminView:
     def stats(self, stats: Stats) -> Reply:
         """Show subscriber counts, new opt-ins, the funnel and question counts."""
         t = self.texts
-        return Reply(
-            text=self.say(
-                t.stats,
-                raw={
-                    "funnel_all": self._funnel(stats.funnel_all),
-                    "funnel_7": self._funnel(stats.funnel_7),
-                },
-                **{s.value: stats.statuses.get(s, 0) for s in _LISTED},
-                new_7=stats.new_7,
-                new_30=stats.new_30,
-                answered=stats.questions_all.get("answered", 0),
-                declined=stats.questions_all.get("declined", 0),
-                answered_7=stats.questions_7.get("answered", 0),
-                declined_7=stats.questions_7.get("declined", 0),
-            )
-        )
+        values = {
+            **_by_status(stats.statuses),
+            "new_7": stats.new_7,
+            "new_30": stats.new_30,
+            "answered": stats.questions_all.get("answered", 0),
+            "declined": stats.questions_all.get("declined", 0),
+            "answered_7": stats.questions_7.get("answered", 0),
+            "declined_7": stats.questions_7.get("declined", 0),
+        }
+        funnels = {
+            "funnel_all": self._funnel(stats.funnel_all),
+            "funnel_7": self._funnel(stats.funnel_7),
+        }
+        return Reply(text=self.fill(t.stats, values, raw=funnels))
 
     def _funnel(self, counts: Mapping[Funnel, int]) -> str:
         t = self.texts

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
 from pathlib import Path
@@ -29,7 +29,7 @@ _STATUS = {status.value: status for status in Status}
 
 
 def _optin(row: Sequence[Any]) -> OptIn:
-    return OptIn(*row[:8], _STATUS[row[8]], row[9])
+    return OptIn._make((*row[:8], _STATUS[row[8]], row[9]))
 
 
 class AdminRepo:
@@ -86,7 +86,7 @@ class AdminRepo:
             counts[step] = row[0] if row else 0
         return counts
 
-    async def each_optin(self, chunk: int = EXPORT_CHUNK) -> AsyncIterator[list[OptIn]]:
+    async def each_optin(self, chunk: int = EXPORT_CHUNK) -> AsyncGenerator[list[OptIn], None]:
         """Yield the whole list by Telegram id, `chunk` rows at a time, from one snapshot."""
         # By id, not by date: both tables are read in key order, and two exports diff well.
         async with (
