@@ -6,12 +6,13 @@ import logging
 from typing import Any
 
 from telegram import BotCommand, BotCommandScopeDefault, Message, Update
-from telegram.constants import ChatType
+from telegram.constants import ChatMemberStatus, ChatType
 from telegram.ext import (
     AIORateLimiter,
     Application,
     CallbackContext,
     CallbackQueryHandler,
+    ChatMemberHandler,
     ContextTypes,
     ExtBot,
     MessageHandler,
@@ -51,7 +52,7 @@ class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], D
         return self.bot_data.staff
 
 
-BotApp = Application[ExtBot[None], BotContext, dict[Any, Any], dict[Any, Any], Deps, Any]
+BotApp = Application[Any, BotContext, dict[Any, Any], dict[Any, Any], Deps, Any]
 
 
 def build_application(settings: Settings, content: Content | None = None) -> BotApp:
@@ -89,6 +90,7 @@ def build_application(settings: Settings, content: Content | None = None) -> Bot
     )
     private = filters.ChatType.PRIVATE
     app.add_handler(CallbackQueryHandler(on_button))
+    app.add_handler(ChatMemberHandler(on_blocked, ChatMemberHandler.MY_CHAT_MEMBER))
     app.add_handler(MessageHandler(filters.ChatType.GROUPS & filters.COMMAND, on_group))
     app.add_handler(MessageHandler(private & filters.UpdateType.EDITED, on_edited))
     app.add_handler(MessageHandler(private & filters.COMMAND, on_command))
@@ -233,6 +235,15 @@ async def on_button(update: Update, context: BotContext) -> None:
         return
     pressed = query.message if isinstance(query.message, Message) else None
     await _run(update, context, Press(data=data), pressed)
+
+
+async def on_blocked(update: Update, context: BotContext) -> None:
+    """The user blocked the bot in a private chat: stop counting them as a subscriber."""
+    member = update.my_chat_member
+    if member is None or member.chat.type != ChatType.PRIVATE:
+        return
+    if member.new_chat_member.status == ChatMemberStatus.BANNED:
+        await context.outreach.mark_blocked(member.chat.id, method="blocked the bot")
 
 
 async def on_error(update: object, context: BotContext) -> None:

@@ -117,7 +117,9 @@ def _run(settings: Settings, content: Content) -> int:
 
     app = build_application(settings, content)
     logger.info("serving Telegram at %s by long polling", settings.telegram_api_url)
-    app.run_polling(allowed_updates=["message", "edited_message", "callback_query"])
+    app.run_polling(
+        allowed_updates=["message", "edited_message", "callback_query", "my_chat_member"]
+    )
     return 0
 
 
@@ -216,14 +218,14 @@ def _ask(content: Content, question: str | None, lang: str | None, *, as_json: b
     questions = [question] if question is not None else (line.rstrip("\n") for line in sys.stdin)
     for q in questions:
         outcome, match = answer(ctx, q)
-        text = plain(outcome.replies[0].text)
+        text = plain(outcome.replies[-1].text)
         if as_json:
-            entry_id = match.entry.id if match.entry else None
+            entry = match.entry if match else None
             result = {
-                "id": entry_id,
-                "score": round(match.score, 4),
+                "id": entry.id if entry else None,
+                "score": round(match.score, 4) if match else 1.0,
                 "answer": text,
-                "suggestions": list(match.suggestions),
+                "suggestions": list(match.suggestions) if match else [],
             }
             print(json.dumps(result, ensure_ascii=False), flush=True)
         else:

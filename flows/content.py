@@ -52,6 +52,9 @@ RUNTIME_PLACEHOLDERS = frozenset(
         "status",
         "consent",
         "names",
+        "date",
+        "method",
+        "version",
     }
 )
 M = TypeVar("M", bound=BaseModel)
@@ -136,6 +139,8 @@ class Texts(_Model):
     faq_fallback: str = Text
     faq_source: str = Text
     faq_topics: str = Text
+    urgent: str = Text
+    sensitive_notice: str = Text
     subscribed: str = Text
     already_subscribed: str = Text
     unsubscribed: str = Text
@@ -144,7 +149,7 @@ class Texts(_Model):
     language_set: str = Text
     privacy: str = Text
     mydata: str = Text
-    mydata_empty: str = Text
+    mydata_consent: str = Text
     delete_prompt: str = Text
     deleted: str = Text
     delete_cancelled: str = Text
@@ -154,6 +159,7 @@ class Texts(_Model):
     status_none: str = Text
     stop_words: list[str] = Field(min_length=1)
     help_words: list[str] = Field(min_length=1)
+    urgent_words: list[str] = Field(min_length=1)
     buttons: Buttons
     commands: dict[str, str] = Field(description="command -> menu description")
 

@@ -32,13 +32,19 @@ from rapidfuzz.distance import OSA
 
 from flows.content import FaqEntry
 
-__all__ = ["STOP_WORDS", "SYNONYMS", "FaqIndex", "FaqMatch"]
+__all__ = ["SMALL_TALK", "STOP_WORDS", "SYNONYMS", "FaqIndex", "FaqMatch"]
 
 # -- language data (may move to content) ----------------------------------------------------
 # Keys and values are folded text (lower case, no accents); a key may be several words.
 
+
+def _wordset(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
 SYNONYMS: dict[str, dict[str, str]] = {
     "en": {
+        # chat spelling
         "u": "you",
         "ur": "your",
         "r": "are",
@@ -51,52 +57,106 @@ SYNONYMS: dict[str, dict[str, str]] = {
         "cuz": "because",
         "ppl": "people",
         "ppls": "people",
+        "pls": "please",
+        "plz": "please",
+        "thx": "thanks",
+        "ty": "thanks",
+        "thru": "through",
+        "b4": "before",
+        "info": "information",
+        "stats": "statistics",
+        "dept": "department",
         "govt": "government",
+        "org": "organization",
+        "orgs": "organizations",
+        "msg": "message",
+        "msgs": "messages",
+        "txt": "text",
+        "ssn": "social security number",
+        "good morning": "hello",
+        "good afternoon": "hello",
+        "good evening": "hello",
+        "good night": "hello",
+        # the campaign's names
         "gov": "governor",
         "guv": "governor",
-        "gov patrick": "governor patrick",
         "deval": "governor patrick",
-        "cops": "police",
-        "cop": "police",
-        "pd": "police",
-        "bpd": "boston police",
-        "dv": "domestic violence",
         "s comm": "scomm",
         "s com": "scomm",
         "scom": "scomm",
         "secure communities": "scomm",
         "secure community": "scomm",
         "secure comm": "scomm",
-        "immigration and customs enforcement": "ice",
         "department of homeland security": "dhs",
         "homeland security": "dhs",
-        "kicked out": "deported",
-        "sent back": "deported",
+        "cops": "police",
+        "cop": "police",
+        "pd": "police",
+        "dv": "domestic violence",
         "finger prints": "fingerprints",
         "finger print": "fingerprints",
         "prints": "fingerprints",
         "finger": "fingerprints",
-        "ssn": "social security number",
-        "dept": "department",
-        "org": "organization",
-        "orgs": "organizations",
-        "msg": "message",
-        "msgs": "messages",
-        "txt": "text",
-        "thru": "through",
-        "b4": "before",
         "abogado": "lawyer",
         "advogado": "lawyer",
-        "good morning": "hello",
-        "good afternoon": "hello",
-        "good evening": "hello",
-        "good night": "hello",
-        "info": "information",
-        "pls": "please",
-        "plz": "please",
-        "thx": "thanks",
-        "ty": "thanks",
         "attorney": "lawyer",
+        # same meaning, different words
+        "kicked out": "deported",
+        "sent back": "deported",
+        "picked up": "arrested",
+        "pick up": "arrested",
+        "picks up": "arrested",
+        "locked up": "arrested",
+        "booked": "arrested",
+        "say no": "oppose",
+        "said no": "oppose",
+        "says no": "oppose",
+        "reject": "oppose",
+        "rejected": "oppose",
+        "refuse": "oppose",
+        "refused": "oppose",
+        "turn down": "oppose",
+        "turned down": "oppose",
+        "scared": "afraid",
+        "frightened": "afraid",
+        "fearful": "afraid",
+        "talking about": "about",
+        "talk about": "about",
+        "get rid of": "remove",
+        "got rid of": "remove",
+        "go up": "more",
+        "went up": "more",
+        "increase": "more",
+        "increased": "more",
+        "private": "privacy",
+        # irregular forms the stemmer leaves alone
+        "took": "take",
+        "taken": "take",
+        "sent": "send",
+        "kept": "keep",
+        "went": "go",
+        "gone": "go",
+        "came": "come",
+        "caught": "catch",
+        "told": "tell",
+        "gave": "give",
+        "given": "give",
+        "found": "find",
+        "held": "hold",
+        "brought": "bring",
+        "thought": "think",
+        "ran": "run",
+        "spoke": "speak",
+        "spoken": "speak",
+        "wrote": "write",
+        "written": "write",
+        "fought": "fight",
+        "won": "win",
+        "lost": "lose",
+        "heard": "hear",
+        "paid": "pay",
+        "left": "leave",
+        "made": "make",
     },
     "es": {
         "q": "que",
@@ -107,7 +167,6 @@ SYNONYMS: dict[str, dict[str, str]] = {
         "comunidades seguras": "scomm",
         "migra": "ice",
         "sin papeles": "indocumentado",
-        "abogado": "ayuda legal",
     },
     "pt": {
         "vc": "voce",
@@ -117,13 +176,18 @@ SYNONYMS: dict[str, dict[str, str]] = {
         "s comm": "scomm",
         "comunidades seguras": "scomm",
         "sem documentos": "indocumentado",
-        "advogado": "ajuda legal",
     },
 }
 
-
-def _wordset(text: str) -> frozenset[str]:
-    return frozenset(text.split())
+# A message made only of these (and stop words) is small talk, not a question.
+SMALL_TALK: dict[str, frozenset[str]] = {
+    "en": _wordset(
+        """hello hi hey hiya yo thanks thank thankyou cheers ok okay k lol haha cool great nice
+        bye goodbye morning night afternoon evening sure yes yeah yep no nope good fine"""
+    ),
+    "es": _wordset("hola gracias ok vale adios buenos buenas dias noches tardes si no"),
+    "pt": _wordset("ola oi obrigado obrigada ok tchau bom boa dia noite tarde sim nao"),
+}
 
 
 STOP_WORDS: dict[str, frozenset[str]] = {
@@ -167,6 +231,7 @@ _BETA2 = 4.0  # F-beta with beta 2: what was asked matters more than what a phra
 _UNKNOWN_WEIGHT = 0.8  # of the weight of a word found in one entry only
 _UNKNOWN_POWER = 0.5
 _DILUTION = 1.0
+_ANSWER_DF = 1.0
 _CORRECTED_WEIGHT = 0.9  # a corrected typo counts a little less than a known word
 _THRESHOLD = 0.45
 _MARGIN = 0.06
@@ -176,6 +241,7 @@ _MAX_TERMS = 48
 _NUMBER_COMMA = re.compile(r"(?<=\d)[,.](?=\d{3}(?!\d))")
 _APOSTROPHE = re.compile(r"(?<=\w)['’](?=\w)")
 _NON_WORD = re.compile(r"[^a-z0-9]+")
+_PLACEHOLDER = re.compile(r"\{[a-z_]+\}")
 
 
 @dataclass(frozen=True)
@@ -204,6 +270,7 @@ class _Analyzer:
 
     def __init__(self, lang: str) -> None:
         self.stop = STOP_WORDS.get(lang, frozenset())
+        self.small_talk = SMALL_TALK.get(lang, frozenset()) | self.stop
         table = SYNONYMS.get(lang, {})
         self._replacements = {_fold(key): _fold(value) for key, value in table.items()}
         keys = sorted(self._replacements, key=lambda key: (-len(key), key))
@@ -273,14 +340,18 @@ class FaqIndex:
                 self._phrasing_entry.append(number)
                 questions.update(terms)
             question_tf.append(questions)
-            answer_tf.append(Counter(analyzer.terms(entry.answer)))
+            answer_tf.append(Counter(analyzer.terms(_PLACEHOLDER.sub(" ", entry.answer))))
             for text in (*entry.questions, entry.answer):
                 surface.update(word for word in analyzer.words(text) if word not in analyzer.stop)
 
         count = max(len(self._entries), 1)
-        df: Counter[str] = Counter()
+        # An answer mentions many things in passing: its words count less towards rarity.
+        df: dict[str, float] = {}
         for questions, answer in zip(question_tf, answer_tf, strict=True):
-            df.update(set(questions) | set(answer))
+            for term in questions:
+                df[term] = df.get(term, 0.0) + 1.0
+            for term in answer.keys() - questions.keys():
+                df[term] = df.get(term, 0.0) + _ANSWER_DF
         self._idf = {term: _idf(count, seen) for term, seen in df.items()}
         self._unit = _idf(count, 1)
         self._unknown = self._unit * _UNKNOWN_WEIGHT
@@ -370,6 +441,8 @@ class FaqIndex:
 
     def _query(self, question: str) -> _Query:
         words = self._analyzer.words(question[:2000])
+        if all(word in self._analyzer.small_talk for word in words):
+            return _Query(weights={}, total=0.0)
         words = self._join_pairs(words)
         weights: dict[str, float] = {}
         unknown: set[str] = set()
@@ -439,11 +512,16 @@ class FaqIndex:
             limit=None,
         )
         ranked = [candidate for candidate, _, _ in sorted(found, key=lambda item: item[1:])]
-        if len(word) <= 5:
-            # Too many short words are one letter apart ("rain", "raid"): only swaps count.
-            ranked = [candidate for candidate in ranked if sorted(candidate) == sorted(word)]
-        return ranked
+        # Real words are often one letter apart ("rain", "raid"; "scared", "shared"), while
+        # typos mostly drop or swap letters: short words may only swap, and the second letter
+        # must agree unless the first two are swapped.
+        return [
+            candidate
+            for candidate in ranked
+            if (sorted(candidate) == sorted(word) or len(word) > 5)
+            and (candidate[1] == word[1] or candidate[:2] == word[1::-1])
+        ]
 
 
-def _idf(count: int, seen: int) -> float:
+def _idf(count: int, seen: float) -> float:
     return math.log(1 + (count - seen + 0.5) / (seen + 0.5))

@@ -63,7 +63,8 @@ class QuestionRepo:
 
     async def totals(self, since: datetime | None = None) -> dict[str, int]:
         """Sum the counters, optionally from a day on."""
-        sql, params = "SELECT name, sum(count) FROM daily_counts", ()
+        sql = "SELECT name, sum(count) FROM daily_counts"
+        params: tuple[str, ...] = ()
         if since is not None:
             sql, params = sql + " WHERE day >= ?", (since.strftime("%Y-%m-%d"),)
         async with self._db.execute(sql + " GROUP BY name", params) as cursor:
