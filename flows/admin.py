@@ -49,8 +49,8 @@ CSV_COLUMNS = (
 )
 # Spreadsheets run a cell that starts with one of these as a formula (OWASP "CSV injection").
 _FORMULA_START = frozenset("=+-@\t\r")
-_MESSAGE_BUDGET = 4000  # visible characters: under Telegram's 4096, with room for emoji
-_SHORT = 20  # how much of a name or a source a list line shows; the export has it all
+_MESSAGE_BUDGET = 4096  # Telegram's limit, in UTF-16 code units after parsing the HTML
+_SHORT = 16  # how much of a name or a source a list line shows; the export has it all
 PAGE_BUTTON = "optins"
 _LISTED = (Status.ACTIVE, Status.UNSUBSCRIBED, Status.BLOCKED)
 
@@ -213,8 +213,8 @@ def _by_status(counts: Mapping[Status, int]) -> dict[str, int]:
 
 
 def _visible(text: str) -> int:
-    """Count the characters Telegram shows of our HTML."""
-    return len(html.unescape(re.sub(r"<[^>]+>", "", text)))
+    """Count what Telegram counts of our HTML: UTF-16 code units of the text shown."""
+    return len(html.unescape(re.sub(r"<[^>]+>", "", text)).encode("utf-16-le")) // 2
 
 
 def _fit(head: str, lines: Sequence[str], tail: str = "") -> str:
@@ -283,8 +283,8 @@ class AdminView:
             names=f" {who}" if who else "",
             status=self.status(row.status),
             consent_at=_minute(row.consent_at),
-            method=_short(row.consent_method, 16),
-            version=_short(row.consent_version, 16),
+            method=_short(row.consent_method),
+            version=_short(row.consent_version),
             source=_short(row.source, 24) if row.source else self.texts.no_source,
             language=row.language,
         )
