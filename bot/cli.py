@@ -151,39 +151,47 @@ async def _migrate(settings: Settings) -> int:
 
 
 async def _optins_export(settings: Settings, fmt: ExportFormat, output: Path | None) -> int:
-    from bot.review import export_optins
     from bot.service import utcnow
     from storage import open_database
 
     db = await open_database(settings.database_path)
-    status, where = 0, str(output or "standard output")
     try:
         names = settings.store_names
         if output is None:
-            try:
-                rows = await export_optins(db, sys.stdout.buffer, fmt, names=names)
-                sys.stdout.buffer.flush()
-            except BrokenPipeError:  # the reader stopped early, e.g. `| head`
-                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-                status, rows, where = 1, 0, f"{where} (reader stopped early)"
+            rows = await _export_to_stdout(db, fmt, names=names)
+            where = "standard output" if rows is not None else "standard output, cut short"
         else:
-            rows = await _export_to_file(db, output, fmt, names=names)
+            rows, where = await _export_to_file(db, output, fmt, names=names), str(output)
             print(f"{rows} opt-ins written to {output}", file=sys.stderr)
-        detail = f"{fmt} to {where} by {_account()}, {rows} rows"
+        detail = f"{fmt} to {where} by {_account()}, {rows or 0} rows"
         # Actor 0: no Telegram account; whoever can read the database on this machine.
         await db.audit.record(0, "optins export", detail[:200], utcnow())
         await db.commit()
     finally:
         await db.close()
-    return status
+    return 0 if rows is not None else 1
+
+
+async def _export_to_stdout(db: Database, fmt: ExportFormat, *, names: bool) -> int | None:
+    """Write the export to standard output; None when the reader stopped early."""
+    from bot.review import export_optins
+
+    try:
+        rows = await export_optins(db, sys.stdout.buffer, fmt, names=names)
+        sys.stdout.buffer.flush()
+    except BrokenPipeError:  # e.g. `| head`: quietly, without a second error at exit
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return None
+    return rows
 
 
 async def _export_to_file(db: Database, output: Path, fmt: ExportFormat, *, names: bool) -> int:
+    """Write the export to a file only this account may read, whole or not at all."""
     from bot.review import export_optins
 
-    # Private to this account, and complete or absent: written aside, then renamed.
     part = output.with_name(output.name + ".part")
-    descriptor = os.open(part, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    part.unlink(missing_ok=True)  # O_CREAT keeps an existing file's wider mode
+    descriptor = os.open(part, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
         with open(descriptor, "wb") as file:
             rows = await export_optins(db, file, fmt, names=names)

@@ -50,7 +50,7 @@ CSV_COLUMNS = (
 # Spreadsheets run a cell that starts with one of these as a formula (OWASP "CSV injection").
 _FORMULA_START = frozenset("=+-@\t\r")
 _MESSAGE_BUDGET = 4096  # Telegram's limit, in UTF-16 code units after parsing the HTML
-_SHORT = 16  # how much of a name or a source a list line shows; the export has it all
+_SHORT = 16  # how much of a name, method or text version a list line shows; the export has all
 PAGE_BUTTON = "optins"
 _LISTED = (Status.ACTIVE, Status.UNSUBSCRIBED, Status.BLOCKED)
 
