@@ -19,6 +19,7 @@ from telegram.ext import (
     filters,
 )
 
+from bot import admin
 from bot.config import Settings
 from bot.render import send
 from bot.service import Outreach, Who
@@ -101,6 +102,7 @@ def build_application(settings: Settings, content: Content | None = None) -> Bot
 
 def _register_features(staff: StaffRouter) -> None:
     """Add the organizer and admin commands."""
+    admin.register(staff)
 
 
 async def _register_commands(app: BotApp, content: Content) -> None:

@@ -27,10 +27,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 __all__ = [
     "ActContent",
+    "AdminTexts",
     "Campaign",
     "Content",
     "ContentError",
     "FaqEntry",
+    "FunnelLabels",
     "LanguagePack",
     "LearnStep",
     "Texts",
@@ -209,12 +211,84 @@ class BroadcastTexts(_Model):
     placeholder: str = ""
 
 
+class FunnelLabels(_Model):
+    """Names of the funnel steps, as admins read them."""
+
+    started: str = Text
+    learned: str = Text
+    asked: str = Text
+    acted: str = Text
+    subscribed: str = Text
+
+
 class AdminTexts(_Model):
     """What admins see when they review the campaign (section `admin` of staff.yaml)."""
 
-    placeholders: ClassVar[frozenset[str]] = frozenset()
+    placeholders: ClassVar[frozenset[str]] = frozenset(
+        {
+            "page",
+            "pages",
+            "total",
+            "active",
+            "unsubscribed",
+            "blocked",
+            "user_id",
+            "names",
+            "status",
+            "consent_at",
+            "method",
+            "version",
+            "source",
+            "language",
+            "rows",
+            "date",
+            "new_7",
+            "new_30",
+            "funnel_all",
+            "funnel_7",
+            "answered",
+            "declined",
+            "answered_7",
+            "declined_7",
+            "step",
+            "count",
+            "percent",
+            "days",
+            "times",
+            "question",
+            "last_asked",
+            "at",
+            "actor",
+            "action",
+            "detail",
+        }
+    )
 
-    placeholder: str = ""
+    optins_title: str = Text
+    optins_totals: str = Text
+    optins_row: str = Text
+    optins_empty: str = Text
+    optins_beyond: str = Text
+    optins_bad_page: str = Text
+    no_source: str = Text
+    status_active: str = Text
+    status_unsubscribed: str = Text
+    status_blocked: str = Text
+    button_previous: str = Field(min_length=1, max_length=64)
+    button_next: str = Field(min_length=1, max_length=64)
+    export_caption: str = Field(min_length=1, max_length=1024)
+    stats: str = Text
+    steps: FunnelLabels
+    funnel_first: str = Text
+    funnel_next: str = Text
+    no_percent: str = Text
+    unanswered_title: str = Text
+    unanswered_row: str = Text
+    unanswered_empty: str = Text
+    audit_title: str = Text
+    audit_row: str = Text
+    audit_empty: str = Text
+    audit_command_line: str = Text
 
 
 class StaffTexts(_Model):
@@ -223,7 +297,7 @@ class StaffTexts(_Model):
     placeholders: ClassVar[frozenset[str]] = BroadcastTexts.placeholders | AdminTexts.placeholders
 
     broadcast: BroadcastTexts = BroadcastTexts()
-    admin: AdminTexts = AdminTexts()
+    admin: AdminTexts
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,10 @@ class QuestionRepo:
             "INSERT INTO unanswered_questions (lang, question, asked_at) VALUES (?, ?, ?)",
             (lang, question, iso(now)),
         )
+        await self.prune(now)
+
+    async def prune(self, now: datetime) -> None:
+        """Drop declined questions older than KEEP_DAYS."""
         await self._db.execute(
             "DELETE FROM unanswered_questions WHERE asked_at < ?",
             (iso(now - timedelta(days=KEEP_DAYS)),),
