@@ -95,7 +95,7 @@ def test_broken_yaml_gives_the_line(campaign: Path) -> None:
 
 
 def test_a_language_without_its_files(campaign: Path) -> None:
-    _replace(campaign / "campaign.yaml", "languages: [en]", "languages: [en, fr]")
+    _replace(campaign / "campaign.yaml", "languages: [en, es, pt]", "languages: [en, es, pt, fr]")
     assert any("fr/texts.yaml:1: file is missing" in p for p in _problems(campaign))
 
 

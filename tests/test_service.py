@@ -6,7 +6,7 @@ from bot.service import Outreach, Who
 from flows.models import Command, Text
 from tests.conftest import Clock
 
-ANA = Who(user_id=77, language_code="pt-BR", first_name="Ana", username="ana_b")
+ANA = Who(user_id=77, language_code="fr-FR", first_name="Ana", username="ana_b")
 
 
 async def _rows(outreach: Outreach, sql: str) -> list[tuple[object, ...]]:
