@@ -231,7 +231,7 @@ async def on_button(update: Update, context: BotContext) -> None:
         return
     data = query.data or ""
     entry = context.staff.buttons.get(data.partition(":")[0])
-    if await _staff(update, context, entry, data, data):
+    if await _staff(update, context, entry, data, ""):  # the data says it all
         return
     pressed = query.message if isinstance(query.message, Message) else None
     await _run(update, context, Press(data=data), pressed)
