@@ -144,7 +144,13 @@ def parse_command(text: str) -> Command:
 
 
 async def _staff(
-    update: Update, context: BotContext, entry: StaffAction | None, what: str, arg: str
+    update: Update,
+    context: BotContext,
+    entry: StaffAction | None,
+    what: str,
+    arg: str,
+    *,
+    audit_detail: str | None = None,
 ) -> bool:
     """Run a protected action if the user has the role now; tell whether it ran."""
     user = update.effective_user
@@ -154,7 +160,8 @@ async def _staff(
     if not outreach.role(user.id).includes(entry.role):
         return False
     if entry.audited:
-        await outreach.db.audit.record(user.id, what, arg[:200], outreach.clock())
+        detail = arg if audit_detail is None else audit_detail
+        await outreach.db.audit.record(user.id, what, detail[:200], outreach.clock())
         await outreach.db.commit()
     await entry.action(update, context, arg)
     return True
@@ -231,7 +238,7 @@ async def on_button(update: Update, context: BotContext) -> None:
         return
     data = query.data or ""
     entry = context.staff.buttons.get(data.partition(":")[0])
-    if await _staff(update, context, entry, data, ""):  # the data says it all
+    if await _staff(update, context, entry, data, data, audit_detail=""):  # data says it all
         return
     pressed = query.message if isinstance(query.message, Message) else None
     await _run(update, context, Press(data=data), pressed)

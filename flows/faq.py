@@ -38,7 +38,16 @@ from rapidfuzz.distance import OSA
 
 from flows.content import FaqEntry, LanguagePack
 
-__all__ = ["LANGUAGE_SYNONYMS", "SMALL_TALK", "STOP_WORDS", "FaqIndex", "FaqMatch"]
+__all__ = [
+    "ASPECT_VERBS",
+    "DEFAULT_TUNING",
+    "LANGUAGE_SYNONYMS",
+    "SMALL_TALK",
+    "STOP_WORDS",
+    "FaqIndex",
+    "FaqMatch",
+    "FaqTuning",
+]
 
 # -- language data (may move to content) ----------------------------------------------------
 
@@ -153,7 +162,9 @@ STOP_WORDS: dict[str, frozenset[str]] = {
         then there these they thing things this those through to too us very want wanna
         was we well were what whats whether while will with would yeah yes yet you youre
         your yours hi hello hey ok okay question questions wondering explain exactly
-        actually basically kind sort stuff someone somebody guys anymore"""
+        actually basically kind sort stuff someone somebody guys anymore everyone everybody
+        dont doesnt didnt isnt arent wasnt werent wont cant couldnt shouldnt wouldnt havent
+        hasnt hadnt"""
     ),
     "es": _wordset(
         """a al algo algun alguna alguno como con cual cuales cuando de del donde el ella
@@ -169,6 +180,15 @@ STOP_WORDS: dict[str, frozenset[str]] = {
     ),
 }
 
+# Verbs of aspect: before an -ing form ("keeps talking", "started getting") they say how,
+# not what, and are dropped.
+ASPECT_VERBS: dict[str, frozenset[str]] = {
+    "en": _wordset(
+        """keep keeps kept keeping start starts started starting begin begins began continue
+        continues continued"""
+    ),
+}
+
 _STEMMERS = {"en": "english", "es": "spanish", "pt": "portuguese"}
 
 # Text is matched without accents, as people often type it, but Snowball needs the accents
@@ -180,17 +200,30 @@ _ACCENTED_ENDINGS: dict[str, tuple[tuple[str, str], ...]] = {
 
 # -- tuning ---------------------------------------------------------------------------------
 
-_K1 = 1.2
-_B = 0.5
+
+@dataclass(frozen=True)
+class FaqTuning:
+    """The engine's numeric knobs; `python -m bench.faq` tunes and cross-validates them."""
+
+    k1: float = 1.2
+    b: float = 0.5
+    answer_weight: float = 0.1  # a word found only in the answer counts a tenth as much
+    answer_df: float = 0.5  # answers mention many things in passing: half a sighting
+    bm25_share: float = 0.3  # the rest is the best single phrasing
+    unknown_weight: float = 1.0  # an unknown word weighs like a word found in one entry only
+    corrected_weight: float = 0.9  # a corrected typo counts a little less than a known word
+    dilution: float = 0.4  # unmatched words weigh sublinearly: long messages are not off-topic
+    context_weight: float = 0.5  # words of a message's story, outside the sentence that asks
+    threshold: float = 0.44
+    margin: float = 0.01
+
+    def accepts(self, best: float, second: float) -> bool:
+        """Return whether a best score of `best`, ahead of `second`, is worth answering."""
+        return best >= self.threshold and best - second >= self.margin
+
+
+DEFAULT_TUNING = FaqTuning()
 _QUESTION_WEIGHT = 1.0
-_ANSWER_WEIGHT = 0.1  # a word found only in the answer counts a tenth as much
-_ANSWER_DF = 0.5  # answers mention many things in passing: half a sighting for rarity
-_BM25_SHARE = 0.3  # the rest is the best single phrasing
-_UNKNOWN_WEIGHT = 1.0  # an unknown word weighs like a word found in one entry only
-_CORRECTED_WEIGHT = 0.9  # a corrected typo counts a little less than a known word
-_DILUTION = 0.4  # unmatched words weigh sublinearly: long messages are not off-topic
-_THRESHOLD = 0.44
-_MARGIN = 0.01
 _SUGGEST_FLOOR = 0.2
 _CANDIDATES = 24  # entries scored in full, by matched weight
 _WALK = 128  # entries kept per word, by impact
@@ -200,6 +233,9 @@ _NUMBER_COMMA = re.compile(r"(?<=\d)[,.](?=\d{3}(?!\d))")
 _APOSTROPHE = re.compile(r"(?<=\w)['’](?=\w)")
 _NON_WORD = re.compile(r"[^a-z0-9]+")
 _PLACEHOLDER = re.compile(r"\{[a-z_]+\}")
+# A sentence that is only a label and a link ("Source: {source}.") cites; it does not answer.
+_CITATION = re.compile(r"(?:^|(?<=[.!?]\s))\w+:\s*\{[a-z_]+\}\.?")
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
 
 
 @dataclass(frozen=True)
@@ -223,29 +259,52 @@ def _fold(text: str) -> str:
     return _NON_WORD.sub(" ", plain).strip()
 
 
+def _sentences(text: str) -> list[tuple[str, bool]]:
+    """Split a message into sentences, each with whether it asks something."""
+    parts = [part for part in _SENTENCE_END.split(text) if _NON_WORD.sub("", _fold(part))]
+    return [(part, part.rstrip().endswith(("?", "¿"))) for part in parts]
+
+
 class _Analyzer:
     """Turns text into stems; shared by indexing and matching so both agree."""
 
     def __init__(self, lang: str, synonyms: Mapping[str, str]) -> None:
         self.stop = STOP_WORDS.get(lang, frozenset())
         self.small_talk = SMALL_TALK.get(lang, frozenset()) | self.stop
+        self._aspect = ASPECT_VERBS.get(lang, frozenset())
         table = {**LANGUAGE_SYNONYMS.get(lang, {}), **synonyms}
-        self._replacements = {_fold(key): _fold(value) for key, value in table.items()}
-        keys = sorted(self._replacements, key=lambda key: (-len(key), key))
+        replacements = {_fold(key): _fold(value) for key, value in table.items()}
+        keys = sorted(replacements, key=lambda key: (-len(key), key))
         self._synonyms = (
             re.compile(r"(?<!\S)(?:" + "|".join(map(re.escape, keys)) + r")(?!\S)")
             if keys
             else None
         )
+        # Follow chains: "stats" reads "statistics", which a campaign may read "numbers".
+        self._replacements = replacements
+        self._replacements = {key: self._replace(value, 3) for key, value in replacements.items()}
         algorithm = _STEMMERS.get(lang)
         self._stemmer = Stemmer.Stemmer(algorithm) if algorithm else None
         self._endings = _ACCENTED_ENDINGS.get(lang, ())
 
+    def _replace(self, folded: str, rounds: int = 1) -> str:
+        if self._synonyms is None:
+            return folded
+        for _ in range(rounds):
+            replaced = self._synonyms.sub(lambda m: self._replacements[m.group(0)], folded)
+            if replaced == folded:
+                break
+            folded = replaced
+        return folded
+
     def words(self, text: str) -> list[str]:
-        folded = _fold(text)
-        if self._synonyms is not None:
-            folded = self._synonyms.sub(lambda m: self._replacements[m.group(0)], folded)
-        return folded.split()
+        words = self._replace(_fold(text)).split()
+        # "keeps talking about": a verb of aspect before an -ing form says nothing of the topic.
+        return [
+            word
+            for word, after in zip(words, [*words[1:], ""], strict=True)
+            if not (word in self._aspect and len(after) > 4 and after.endswith("ing"))
+        ]
 
     def stem(self, word: str) -> str:
         if self._stemmer is None:
@@ -269,20 +328,29 @@ class FaqIndex:
     """An immutable search index over one language's knowledge entries."""
 
     def __init__(
-        self, entries: Sequence[FaqEntry], lang: str, synonyms: Mapping[str, str]
+        self,
+        entries: Sequence[FaqEntry],
+        lang: str,
+        synonyms: Mapping[str, str],
+        tuning: FaqTuning = DEFAULT_TUNING,
     ) -> None:
         self._entries = tuple(entries)
         self._by_id = {entry.id: entry for entry in self._entries}
         self.lang = lang
+        self.tuning = tuning
         self._analyzer = _Analyzer(lang, synonyms)
         self._index()
 
     @classmethod
     def build(
-        cls, entries: Sequence[FaqEntry], lang: str, synonyms: Mapping[str, str] | None = None
+        cls,
+        entries: Sequence[FaqEntry],
+        lang: str,
+        synonyms: Mapping[str, str] | None = None,
+        tuning: FaqTuning = DEFAULT_TUNING,
     ) -> FaqIndex:
         """Index `entries` once, for matching many questions in language `lang`."""
-        return cls(entries, lang, synonyms or {})
+        return cls(entries, lang, synonyms or {}, tuning)
 
     @classmethod
     def from_pack(cls, pack: LanguagePack) -> FaqIndex:
@@ -299,7 +367,7 @@ class FaqIndex:
         return self._by_id.get(entry_id)
 
     def _index(self) -> None:
-        analyzer = self._analyzer
+        analyzer, tuning = self._analyzer, self.tuning
         phrasings: list[list[str]] = []
         phrasing_entry: list[int] = []
         question_tf: list[Counter[str]] = []
@@ -313,7 +381,8 @@ class FaqIndex:
                 phrasing_entry.append(number)
                 questions.update(terms)
             question_tf.append(questions)
-            answer_text = _PLACEHOLDER.sub(" ", entry.answer)  # {links} are not its words
+            # "Source: {source}." cites; the words of {links} are not the answer's own.
+            answer_text = _PLACEHOLDER.sub(" ", _CITATION.sub(" ", entry.answer))
             answer_tf.append(Counter(analyzer.terms(answer_text)))
             for text in (*entry.questions, answer_text):
                 surface.update(word for word in analyzer.words(text) if word not in analyzer.stop)
@@ -325,25 +394,26 @@ class FaqIndex:
             for term in questions:
                 df[term] = df.get(term, 0.0) + 1.0
             for term in answer.keys() - questions.keys():
-                df[term] = df.get(term, 0.0) + _ANSWER_DF
+                df[term] = df.get(term, 0.0) + tuning.answer_df
         self._idf = {term: _idf(count, seen) for term, seen in df.items()}
         self._unit = _idf(count, 1)
-        self._unknown = self._unit * _UNKNOWN_WEIGHT
+        self._unknown = self._unit * tuning.unknown_weight
 
         question_len = [sum(tf.values()) for tf in question_tf]
         answer_len = [sum(tf.values()) for tf in answer_tf]
         mean_question = max(sum(question_len) / count, 1.0)
         mean_answer = max(sum(answer_len) / count, 1.0)
+        k1, b = tuning.k1, tuning.b
         postings: dict[str, list[tuple[int, float]]] = {}
         for number in range(len(self._entries)):
-            norm_q = 1 - _B + _B * question_len[number] / mean_question
-            norm_a = 1 - _B + _B * answer_len[number] / mean_answer
+            norm_q = 1 - b + b * question_len[number] / mean_question
+            norm_a = 1 - b + b * answer_len[number] / mean_answer
             for term in question_tf[number].keys() | answer_tf[number].keys():
                 tf = (
                     _QUESTION_WEIGHT * question_tf[number][term] / norm_q
-                    + _ANSWER_WEIGHT * answer_tf[number][term] / norm_a
+                    + tuning.answer_weight * answer_tf[number][term] / norm_a
                 )
-                gain = min(1.0, tf * (_K1 + 1) / (_K1 + tf))
+                gain = min(1.0, tf * (k1 + 1) / (k1 + tf))
                 postings.setdefault(term, []).append((number, gain))
         # Impact-ordered and cut: past the first few hundred entries a word is as common as
         # a stop word, and walking the rest would cost more than it tells.
@@ -375,18 +445,27 @@ class FaqIndex:
 
     def match(self, question: str) -> FaqMatch:
         """Return the entry answering `question`, or a decline with the closest entry ids."""
-        query = self._query(question)
-        ranked = self._rank(query) if query.weights else []
+        ranked = self._ranked(question)
         if not ranked:
             return FaqMatch(entry=None, score=0.0)
         best_number, best = ranked[0]
         second = ranked[1][1] if len(ranked) > 1 else 0.0
-        if best >= _THRESHOLD and best - second >= _MARGIN:
+        if self.tuning.accepts(best, second):
             return FaqMatch(entry=self._entries[best_number], score=round(best, 4))
         suggestions = tuple(
             self._entries[number].id for number, score in ranked[:3] if score >= _SUGGEST_FLOOR
         )
         return FaqMatch(entry=None, score=round(best, 4), suggestions=suggestions)
+
+    def ranked(self, question: str, limit: int = 3) -> tuple[tuple[FaqEntry, float], ...]:
+        """Return the likeliest entries for `question` with their scores, best first."""
+        return tuple(
+            (self._entries[number], score) for number, score in self._ranked(question)[:limit]
+        )
+
+    def _ranked(self, question: str) -> list[tuple[int, float]]:
+        query = self._query(question)
+        return self._rank(query) if query.weights else []
 
     def _rank(self, query: _Query) -> list[tuple[int, float]]:
         """Return (entry number, score) pairs of the likeliest entries, best first."""
@@ -403,6 +482,7 @@ class FaqIndex:
         )
         asked = weights.keys()
         total = query.total
+        share = self.tuning.bm25_share
         scores = []
         for number in top:
             best = 0.0
@@ -412,35 +492,43 @@ class FaqIndex:
                     recall = self._coverage(shared, total)
                     precision = min(shared / weight, 1.0)
                     best = max(best, 2 * precision * recall / (precision + recall))
-            score = _BM25_SHARE * self._coverage(mass[number], total) + (1 - _BM25_SHARE) * best
+            score = share * self._coverage(mass[number], total) + (1 - share) * best
             scores.append((number, score))
         return sorted(scores, key=lambda item: (-item[1], item[0]))
 
     def _coverage(self, matched: float, total: float) -> float:
         """Return the share of the question matched; unmatched words weigh sublinearly."""
         missing = max(total - matched, 0.0) / self._unit
-        return matched / (matched + self._unit * missing**_DILUTION) if matched > 0 else 0.0
+        dilution = self.tuning.dilution
+        return matched / (matched + self._unit * missing**dilution) if matched > 0 else 0.0
 
     def _query(self, question: str) -> _Query:
-        words = self._analyzer.words(question[:2000])
-        if all(word in self._analyzer.small_talk for word in words):
-            return _Query(weights={}, total=0.0)
-        words = self._join_pairs(words)
+        """Weigh the question's terms; in a story with a question, the story weighs less."""
+        sentences = _sentences(question[:2000])
+        asking = [asks for _, asks in sentences]
+        context = self.tuning.context_weight if any(asking) and not all(asking) else 1.0
         weights: dict[str, float] = {}
-        unknown: set[str] = set()
-        for word in words:
+        unknown: dict[str, float] = {}
+        small_talk = self._analyzer.small_talk
+        said: list[tuple[str, float]] = []
+        for text, asks in sentences:
+            words = self._analyzer.words(text)
+            if not all(word in small_talk for word in words):  # "Hi! What is S-Comm?"
+                salience = 1.0 if asks else context
+                said += [(word, salience) for word in self._join_pairs(words)]
+        for word, salience in said:
             if word in self._stop_words:
                 continue
             term, weight = self._resolve(word)
-            if term is None or term in weights or term in unknown:
+            if term is None:
                 continue
-            if term in self._idf:
-                weights[term] = weight
-            else:
-                unknown.add(term)
+            found = weights if term in self._idf else unknown
+            weight = (weight if found is weights else self._unknown) * salience
+            if weight > found.get(term, 0.0):
+                found[term] = weight
             if len(weights) + len(unknown) >= _MAX_TERMS:
                 break
-        total = sum(weights.values()) + self._unknown * len(unknown)
+        total = sum(weights.values()) + sum(unknown.values())
         return _Query(weights=weights, total=total)
 
     def _join_pairs(self, words: list[str]) -> list[str]:
@@ -481,7 +569,7 @@ class FaqIndex:
         if near[0] in self._stop_words:
             return None, 0.0
         near_stem = self._surface[near[0]]
-        return near_stem, self._idf[near_stem] * _CORRECTED_WEIGHT
+        return near_stem, self._idf[near_stem] * self.tuning.corrected_weight
 
     def _nearest(self, word: str, limit: int) -> list[str]:
         """Return indexed words within `limit` edits of `word`, closest and commonest first."""
