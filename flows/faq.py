@@ -1,36 +1,47 @@
 """Match a typed question to a knowledge entry, or decline honestly.
 
-Text is folded (lower case, accents and punctuation off), abbreviations and synonyms
-expanded from a small per-language map, stop words dropped and words stemmed with Snowball
+Text is folded (lower case, accents and punctuation off), abbreviations, negations ("didnt"
+reads "did not") and synonyms expanded from a small per-language map, following chains
+("stats" to "statistics" to a campaign's "numbers"), verbs of aspect dropped before an -ing
+form ("keeps talking about"), stop words dropped and words stemmed with Snowball
 (PyStemmer). A word the index does not know is corrected to the nearest indexed word
 (rapidfuzz, OSA distance: one edit, two for long words), and two typed words are joined
 when only their join is known ("finger prints"). Each entry is scored two ways, mixed:
 
-* BM25F over the whole entry, its question phrasings weighing more than its answer;
-* the F1 overlap between the question and the entry's closest phrasing.
+* BM25F over the whole entry, its question phrasings weighing more than its answer (a
+  closing citation such as "Source: {source}." is not part of the answer's words);
+* the F1 overlap between the question and the entry's closest phrasing, with a bonus for
+  each pair of words asked in a row as that phrasing has them ("thank the governor").
 
-Both are normalised by the weight of everything the person typed (unknown words weigh like
-rare ones, unmatched words sublinearly), so a question full of words the campaign never
-uses scores low, while a long message is not punished for its length. The bot answers only
-when the best entry is good enough and ahead of the second by a margin; otherwise it
-declines and offers the closest entries.
+Both are normalised by the weight of everything the person typed (a word the campaign
+never uses weighs more than its rarest word, unmatched words sublinearly), so a question
+full of words the campaign never uses scores low, while a long message is not punished for
+its length. In a message that tells a story around a question, the sentences that ask (end
+with "?") weigh fully and the rest less, unless the question is only "what is it?".
+The bot answers only when the best entry is good enough and ahead of the second by a
+margin; otherwise it declines and offers the closest entries.
+
+The numbers (`FaqTuning`) are fitted on bench/faq_eval.yaml by `python -m bench.faq`,
+which also cross-validates them: tuned on four fifths of the questions, scored on the rest.
 
 BM25 is hand-written rather than taken from bm25s: over a few thousand short entries it is
 a few lines over an inverted index, it needs two fields and per-phrasing scores, and bm25s
 would bring numpy and scipy into a chat bot. Postings are impact-ordered and cut at
 `_WALK` entries per word, and only the `_CANDIDATES` entries with most matched weight are
-scored in full, which keeps a question under a millisecond with 2,000 entries.
+scored in full, which keeps a question near a millisecond with 2,000 entries.
 """
 
 from __future__ import annotations
 
 import heapq
+import itertools
 import math
 import re
 import unicodedata
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import Stemmer
 from rapidfuzz import process
@@ -91,6 +102,23 @@ LANGUAGE_SYNONYMS: dict[str, dict[str, str]] = {
         "msgs": "messages",
         "txt": "text",
         "ssn": "social security number",
+        # negations keep their "not" once the apostrophe is gone
+        "dont": "do not",
+        "doesnt": "does not",
+        "didnt": "did not",
+        "isnt": "is not",
+        "arent": "are not",
+        "wasnt": "was not",
+        "werent": "were not",
+        "wont": "will not",
+        "cant": "can not",
+        "cannot": "can not",
+        "couldnt": "could not",
+        "shouldnt": "should not",
+        "wouldnt": "would not",
+        "havent": "have not",
+        "hasnt": "has not",
+        "hadnt": "had not",
         "good morning": "hello",
         "good afternoon": "hello",
         "good evening": "hello",
@@ -163,8 +191,7 @@ STOP_WORDS: dict[str, frozenset[str]] = {
         was we well were what whats whether while will with would yeah yes yet you youre
         your yours hi hello hey ok okay question questions wondering explain exactly
         actually basically kind sort stuff someone somebody guys anymore everyone everybody
-        dont doesnt didnt isnt arent wasnt werent wont cant couldnt shouldnt wouldnt havent
-        hasnt hadnt"""
+        already"""
     ),
     "es": _wordset(
         """a al algo algun alguna alguno como con cual cuales cuando de del donde el ella
@@ -207,14 +234,15 @@ class FaqTuning:
 
     k1: float = 1.2
     b: float = 0.5
-    answer_weight: float = 0.1  # a word found only in the answer counts a tenth as much
+    answer_weight: float = 0.05  # a word found only in the answer counts a twentieth
     answer_df: float = 0.5  # answers mention many things in passing: half a sighting
-    bm25_share: float = 0.3  # the rest is the best single phrasing
-    unknown_weight: float = 1.0  # an unknown word weighs like a word found in one entry only
+    bm25_share: float = 0.4  # the rest is the best single phrasing
+    unknown_weight: float = 1.5  # an unknown word: half again a word found in one entry only
     corrected_weight: float = 0.9  # a corrected typo counts a little less than a known word
     dilution: float = 0.4  # unmatched words weigh sublinearly: long messages are not off-topic
-    context_weight: float = 0.5  # words of a message's story, outside the sentence that asks
-    threshold: float = 0.44
+    context_weight: float = 0.7  # words of a message's story, outside the sentence that asks
+    pair_weight: float = 0.4  # bonus for two words asked in a row, as a phrasing has them
+    threshold: float = 0.39
     margin: float = 0.01
 
     def accepts(self, best: float, second: float) -> bool:
@@ -232,6 +260,7 @@ _MAX_TERMS = 48
 _NUMBER_COMMA = re.compile(r"(?<=\d)[,.](?=\d{3}(?!\d))")
 _APOSTROPHE = re.compile(r"(?<=\w)['’](?=\w)")
 _NON_WORD = re.compile(r"[^a-z0-9]+")
+_Pair = tuple[str, str]  # two neighbouring terms, in order
 _PLACEHOLDER = re.compile(r"\{[a-z_]+\}")
 # A sentence that is only a label and a link ("Source: {source}.") cites; it does not answer.
 _CITATION = re.compile(r"(?:^|(?<=[.!?]\s))\w+:\s*\{[a-z_]+\}\.?")
@@ -261,8 +290,7 @@ def _fold(text: str) -> str:
 
 def _sentences(text: str) -> list[tuple[str, bool]]:
     """Split a message into sentences, each with whether it asks something."""
-    parts = [part for part in _SENTENCE_END.split(text) if _NON_WORD.sub("", _fold(part))]
-    return [(part, part.rstrip().endswith(("?", "¿"))) for part in parts]
+    return [(part, part.rstrip().endswith("?")) for part in _SENTENCE_END.split(text)]
 
 
 class _Analyzer:
@@ -298,13 +326,16 @@ class _Analyzer:
         return folded
 
     def words(self, text: str) -> list[str]:
-        words = self._replace(_fold(text)).split()
+        words = _fold(text).split()
+        if not words:
+            return words
         # "keeps talking about": a verb of aspect before an -ing form says nothing of the topic.
-        return [
+        kept = [
             word
             for word, after in zip(words, [*words[1:], ""], strict=True)
             if not (word in self._aspect and len(after) > 4 and after.endswith("ing"))
         ]
+        return self._replace(" ".join(kept)).split()
 
     def stem(self, word: str) -> str:
         if self._stemmer is None:
@@ -322,6 +353,7 @@ class _Analyzer:
 class _Query:
     weights: dict[str, float]
     total: float
+    pairs: frozenset[_Pair]
 
 
 class FaqIndex:
@@ -422,11 +454,11 @@ class FaqIndex:
             for term, found in postings.items()
         }
 
-        self._phrasings: list[list[tuple[frozenset[str], float]]] = [[] for _ in self._entries]
+        self._phrasings: list[list[_Phrasing]] = [[] for _ in self._entries]
         for number, terms in zip(phrasing_entry, phrasings, strict=True):
             unique = frozenset(terms)
             weight = sum(self._idf[term] for term in unique) or 1.0
-            self._phrasings[number].append((unique, weight))
+            self._phrasings[number].append(_Phrasing(unique, weight, _pairs(terms)))
 
         self._stop_words = {word: analyzer.stem(word) for word in analyzer.stop}
         self._surface = {word: analyzer.stem(word) for word in surface}
@@ -480,19 +512,28 @@ class FaqIndex:
             if len(mass) > _CANDIDATES
             else mass
         )
-        asked = weights.keys()
+        asked = frozenset(weights)
         total = query.total
         share = self.tuning.bm25_share
         scores = []
+        pairs, pair_weight = query.pairs, self.tuning.pair_weight
+        coverage = self._coverage
         for number in top:
             best = 0.0
-            for terms, weight in self._phrasings[number]:
-                shared = sum(weights[term] for term in terms & asked)
-                if shared:
-                    recall = self._coverage(shared, total)
-                    precision = min(shared / weight, 1.0)
-                    best = max(best, 2 * precision * recall / (precision + recall))
-            score = share * self._coverage(mass[number], total) + (1 - share) * best
+            for terms, weight, phrase_pairs in self._phrasings[number]:
+                common = terms & asked
+                if not common:
+                    continue
+                shared = sum([weights[term] for term in common])
+                recall = coverage(shared, total)
+                precision = min(shared / weight, 1.0)
+                f1 = 2 * precision * recall / (precision + recall)
+                if pairs and phrase_pairs:
+                    # Words asked in a row, as the phrasing has them: a bonus.
+                    f1 += pair_weight * (1 - f1) * len(pairs & phrase_pairs) / len(phrase_pairs)
+                if f1 > best:
+                    best = f1
+            score = share * coverage(mass[number], total) + (1 - share) * best
             scores.append((number, score))
         return sorted(scores, key=lambda item: (-item[1], item[0]))
 
@@ -503,33 +544,40 @@ class FaqIndex:
         return matched / (matched + self._unit * missing**dilution) if matched > 0 else 0.0
 
     def _query(self, question: str) -> _Query:
-        """Weigh the question's terms; in a story with a question, the story weighs less."""
-        sentences = _sentences(question[:2000])
-        asking = [asks for _, asks in sentences]
-        context = self.tuning.context_weight if any(asking) and not all(asking) else 1.0
+        """Weigh the question's terms; in a story around a question, the story weighs less."""
+        analyzer = self._analyzer
+        sentences: list[tuple[list[str], bool]] = []
+        for text, asks in _sentences(question[:2000]):
+            words = analyzer.words(text)
+            if not all(word in analyzer.small_talk for word in words):  # "Hi! What is S-Comm?"
+                sentences.append((self._join_pairs(words), asks))
+        # The sentence that asks weighs most, unless all it asks is "what is it?".
+        focused = any(
+            asks and any(word not in analyzer.stop for word in words)
+            for words, asks in sentences
+        )
+        context = self.tuning.context_weight if focused else 1.0
         weights: dict[str, float] = {}
         unknown: dict[str, float] = {}
-        small_talk = self._analyzer.small_talk
-        said: list[tuple[str, float]] = []
-        for text, asks in sentences:
-            words = self._analyzer.words(text)
-            if not all(word in small_talk for word in words):  # "Hi! What is S-Comm?"
-                salience = 1.0 if asks else context
-                said += [(word, salience) for word in self._join_pairs(words)]
-        for word, salience in said:
-            if word in self._stop_words:
-                continue
-            term, weight = self._resolve(word)
-            if term is None:
-                continue
-            found = weights if term in self._idf else unknown
-            weight = (weight if found is weights else self._unknown) * salience
-            if weight > found.get(term, 0.0):
-                found[term] = weight
+        sequence: list[str] = []  # the terms in order, for pairs
+        for words, asks in sentences:
+            salience = 1.0 if asks else context
+            for word in words:
+                if word in self._stop_words:
+                    continue
+                term, weight = self._resolve(word)
+                sequence.append(term or "")
+                if term is None:
+                    continue
+                found = weights if term in self._idf else unknown
+                weight = (weight if found is weights else self._unknown) * salience
+                if weight > found.get(term, 0.0):
+                    found[term] = weight
+            sequence.append("")  # no pair across sentences
             if len(weights) + len(unknown) >= _MAX_TERMS:
                 break
         total = sum(weights.values()) + sum(unknown.values())
-        return _Query(weights=weights, total=total)
+        return _Query(weights=weights, total=total, pairs=_pairs(sequence))
 
     def _join_pairs(self, words: list[str]) -> list[str]:
         joined: list[str] = []
@@ -586,6 +634,21 @@ class FaqIndex:
             for candidate, _, _ in found
             if len(word) > 5 or sorted(candidate) == sorted(word)
         ]
+
+
+class _Phrasing(NamedTuple):
+    terms: frozenset[str]
+    weight: float  # the rarity of its terms, summed
+    pairs: frozenset[_Pair]
+
+
+def _pairs(terms: Sequence[str]) -> frozenset[_Pair]:
+    """Return the neighbouring pairs of `terms`; an empty term breaks the chain."""
+    return frozenset(
+        (first, second)
+        for first, second in itertools.pairwise(terms)
+        if first and second and first != second
+    )
 
 
 def _idf(count: int, seen: float) -> float:

@@ -7,7 +7,7 @@ import dataclasses
 import pytest
 
 from flows.content import Content, FaqEntry
-from flows.faq import FaqIndex, FaqMatch
+from flows.faq import DEFAULT_TUNING, FaqIndex, FaqMatch, FaqTuning
 
 
 def _entry(entry_id: str, questions: list[str], answer: str) -> FaqEntry:
@@ -231,4 +231,189 @@ def test_other_languages(lang: str, entries: list[FaqEntry], question: str, expe
 def test_the_real_knowledge_file(content: Content, question: str, expected: str | None) -> None:
     pack = content.pack("en")
     found = FaqIndex.from_pack(pack).match(question)
+    assert (found.entry.id if found.entry else None) == expected
+
+
+# -- reading a message like a person would --------------------------------------------------
+
+MORE = [
+    *FIXTURE,
+    _entry(
+        "bot-data",
+        ["What data does the bot keep?", "Does the bot keep my messages?"],
+        "The bot keeps your Telegram id and your language, nothing else.",
+    ),
+    _entry(
+        "sources",
+        ["Where do the numbers come from?", "What is your source?"],
+        "The numbers are ICE statistics, quoted by the ACLU.",
+    ),
+    _entry(
+        "arrest",
+        ["Does an arrest send my fingerprints to ICE?"],
+        "Yes: the police send the fingerprints of everyone they arrest. Source: {source}.",
+    ),
+]
+MORE_SYNONYMS = {**SYNONYMS["en"], "statistics": "numbers"}
+
+
+@pytest.fixture(scope="module")
+def more() -> FaqIndex:
+    return FaqIndex.build(MORE, "en", MORE_SYNONYMS)
+
+
+@pytest.mark.parametrize(
+    ("typed", "read_as"),
+    [
+        # negations keep their "not" once the apostrophe is gone
+        ("who werent convicted", "who were not convicted"),
+        ("i dont want the messages", "i do not want the messages"),
+        # synonyms follow chains: "stats" reads "statistics", which this campaign reads "numbers"
+        ("where do the stats come from", "where do the numbers come from"),
+        # a verb of aspect before an -ing form says how, not what
+        ("everyone keeps talking about scomm", "everyone talking about scomm"),
+        ("i started getting messages", "i getting messages"),
+    ],
+)
+def test_equivalent_wordings_match_alike(more: FaqIndex, typed: str, read_as: str) -> None:
+    assert more.ranked(typed) == more.ranked(read_as)
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("what data do you keep", "bot-data"),  # "keep" still counts when it is the verb
+        ("what is this s-comm thing everyone keeps talking about", "what-is-scomm"),
+        ("where do the stats come from", "sources"),
+        # "Source: {source}." closing an answer is a citation, not what the entry is about
+        ("what is your source", "sources"),
+        ("source?", "sources"),
+    ],
+)
+def test_reading_finds_the_entry(more: FaqIndex, question: str, expected: str) -> None:
+    found = more.match(question)
+    assert found.entry is not None and found.entry.id == expected, (question, found)
+
+
+@pytest.mark.parametrize(
+    ("story", "expected", "without_focus"),
+    [
+        (
+            "I called the governor by phone to thank him for opposing S-Comm. Who is ICE?",
+            "who-is-ice",
+            "thank-by-phone",
+        ),
+        (
+            "My brother was arrested and booked, and the police took his fingerprints. "
+            "What is ICE?",
+            None,  # unsure, rather than answering about the fingerprints
+            "fingerprints",
+        ),
+    ],
+)
+def test_the_sentence_that_asks_weighs_more_than_the_story(
+    index: FaqIndex, story: str, expected: str | None, without_focus: str
+) -> None:
+    found = index.match(story)
+    assert (found.entry.id if found.entry else None) == expected
+    flat = FaqIndex.build(FIXTURE, "en", SYNONYMS["en"], FaqTuning(context_weight=1.0))
+    unfocused = flat.match(story)
+    assert unfocused.entry is not None and unfocused.entry.id == without_focus
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "I read about it on a flyer. What is it?",  # the question says nothing: the story does
+        "hi! what is s-comm?",
+        "Thanks. What is S-Comm",
+    ],
+)
+def test_a_question_without_words_of_its_own_keeps_its_story(
+    index: FaqIndex, question: str
+) -> None:
+    flat = FaqIndex.build(FIXTURE, "en", SYNONYMS["en"], FaqTuning(context_weight=1.0))
+    assert index.ranked(question) == flat.ranked(question)
+
+
+@pytest.mark.parametrize(
+    ("question", "bonus"),
+    [
+        ("thank the governor by phone", True),  # in the phrasing's order
+        ("phone the governor thank", False),  # the same words, never side by side
+        ("fingerprints", False),  # one word: no pair
+    ],
+)
+def test_words_asked_in_a_row_earn_a_bonus(index: FaqIndex, question: str, bonus: bool) -> None:
+    plain = FaqIndex.build(FIXTURE, "en", SYNONYMS["en"], FaqTuning(pair_weight=0.0))
+    with_pairs, without = index.ranked(question)[0], plain.ranked(question)[0]
+    assert with_pairs[0] == without[0]
+    assert (with_pairs[1] > without[1]) is bonus
+    assert with_pairs[1] <= 1.0
+
+
+# -- tuning ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("best", "second", "accepted"),
+    [
+        (1.0, 0.0, True),
+        (DEFAULT_TUNING.threshold, 0.0, True),
+        (DEFAULT_TUNING.threshold - 0.01, 0.0, False),  # not good enough
+        (0.9, 0.9, False),  # a tie: ask rather than guess
+        (0.9, 0.9 - DEFAULT_TUNING.margin, True),
+    ],
+)
+def test_the_decision(best: float, second: float, accepted: bool) -> None:
+    assert DEFAULT_TUNING.accepts(best, second) is accepted
+
+
+def test_ranked_is_what_match_decides_on(index: FaqIndex) -> None:
+    ranked = index.ranked("how do I thank the governor", limit=2)
+    assert [entry.id for entry, _ in ranked] == ["thank-by-phone", "thank-by-mail"]
+    assert ranked[0][1] >= ranked[1][1]
+    assert index.match("how do I thank the governor").score == round(ranked[0][1], 4)
+    assert index.ranked("") == ()
+
+
+def test_a_strict_tuning_declines_what_the_default_answers() -> None:
+    strict = FaqIndex.build(FIXTURE, "en", SYNONYMS["en"], FaqTuning(threshold=1.01))
+    found = strict.match("wat is scomm")
+    assert found.entry is None
+    assert found.suggestions[0] == "what-is-scomm"
+
+
+# -- the real Spanish and Portuguese knowledge files -----------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("lang", "question", "expected"),
+    [
+        ("es", "q es comunidades seguras??", "what-is-scomm"),
+        ("es", "si me arrestan y no me condenan, mandan mis huellas?", "arrest-not-conviction"),
+        ("es", "me pueden deportar por una multa de transito", "minor-offenses"),
+        ("es", "soy ciudadano, esto me afecta?", "citizens-in-database"),
+        ("es", "necesito un abogado", "legal-help"),
+        ("es", "ya no quiero recibir mensajes", "stop-messages"),
+        (
+            "es",
+            "Mi vecino fue arrestado la semana pasada. Nunca hizo nada malo. "
+            "¿Por qué deportan a gente sin antecedentes?",
+            "who-gets-deported",
+        ),
+        ("es", "cual es la capital de francia", None),
+        ("pt", "o que e scomm", "what-is-scomm"),
+        ("pt", "se eu for preso mas nao condenado, o ICE recebe?", "arrest-not-conviction"),
+        ("pt", "sou cidadao, isso me afeta?", "citizens-in-database"),
+        ("pt", "como agradecer o governador", "thank-governor"),
+        ("pt", "quero parar de receber mensagens", "stop-messages"),
+        ("pt", "a policia trabalha para o ICE?", "local-police-role"),
+        ("pt", "qual a capital da franca", None),
+    ],
+)
+def test_the_real_spanish_and_portuguese_files(
+    content: Content, lang: str, question: str, expected: str | None
+) -> None:
+    found = FaqIndex.from_pack(content.pack(lang)).match(question)
     assert (found.entry.id if found.entry else None) == expected
