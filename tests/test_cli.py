@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -93,3 +94,35 @@ def test_start_without_a_token_opens_the_terminal_chat() -> None:
     assert result.returncode == 0
     assert "TELEGRAM_BOT_TOKEN" in result.stderr
     assert "Welcome" in result.stdout
+
+
+def test_ask_answers_one_question_as_json() -> None:
+    result = bot("ask", "what is the difference between arrested and convicted?", "--json")
+    answer = json.loads(result.stdout)
+    assert answer["id"] == "arrest-not-conviction"
+    assert "convicted" in answer["answer"] and answer["score"] > 0
+
+
+def test_ask_reads_one_question_a_line_and_declines_honestly() -> None:
+    questions = "wat is scomm\nwho won the football game last night\nICE is at my door\n"
+    result = bot("ask", "--json", stdin=questions)
+    answers = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [a["id"] for a in answers] == ["what-is-scomm", None, None]
+    assert "not sure" in answers[1]["answer"]
+    assert "(617) 370-5023" in answers[2]["answer"]  # the hotline, before any matching
+
+
+def test_ask_in_another_language() -> None:
+    result = bot("ask", "¿qué es s-comm?", "--lang", "es", "--json")
+    assert json.loads(result.stdout)["id"] == "what-is-scomm"
+
+
+def test_faq_list_gives_every_entry_of_every_language() -> None:
+    entries = json.loads(bot("faq", "list", "--json").stdout)
+    assert {e["lang"] for e in entries} == {"en", "es", "pt"}
+    english = [e for e in entries if e["lang"] == "en"]
+    assert len(english) >= 25
+    assert all(e["id"] and e["questions"] and e["answer"] for e in entries)
+    assert "{" not in "".join(e["answer"] for e in entries)  # placeholders filled in
+    only_pt = json.loads(bot("faq", "list", "--lang", "pt", "--json").stdout)
+    assert {e["lang"] for e in only_pt} == {"pt"}
