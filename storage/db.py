@@ -9,6 +9,7 @@ import aiosqlite
 from storage.audit import AuditRepo
 from storage.funnel import FunnelRepo
 from storage.migrations import migrate
+from storage.outbox import OutboxRepo
 from storage.questions import QuestionRepo
 from storage.subscriptions import SubscriptionRepo
 from storage.users import UserRepo
@@ -28,6 +29,7 @@ class Database:
         self.funnel = FunnelRepo(connection)
         self.questions = QuestionRepo(connection)
         self.audit = AuditRepo(connection)
+        self.outbox = OutboxRepo(connection)
 
     async def commit(self) -> None:
         """Commit the current transaction."""
