@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TypeVar
 
+import aiohttp
 import httpx
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.constants import ParseMode
@@ -34,11 +35,11 @@ from telegram.error import (
     TelegramError,
     TimedOut,
 )
-from telegram.request import HTTPXRequest
 from telegram.warnings import PTBDeprecationWarning
 
 from bot.config import Settings
 from bot.service import utcnow
+from bot.transport import AiohttpRequest
 from flows.broadcast import (
     BroadcastKind,
     BroadcastState,
@@ -68,7 +69,13 @@ STOP_GRACE = 15.0  # seconds a clean stop waits for requests already on the wire
 T = TypeVar("T")
 
 # Errors below these httpx types mean the request never reached Telegram: safe to retry.
-_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+_NOT_SENT = (
+    httpx.ConnectError,
+    httpx.ConnectTimeout,
+    httpx.PoolTimeout,
+    aiohttp.ClientConnectorError,
+    aiohttp.ConnectionTimeoutError,
+)
 
 
 def broadcast_rate(settings: Settings) -> float:
@@ -119,7 +126,7 @@ def classify(exc: BaseException) -> Failure:
             return Failure.TRANSIENT
         case TimedOut():
             return Failure.AMBIGUOUS  # the request left; the answer did not come back
-        case NetworkError() if isinstance(exc.__cause__, httpx.HTTPError):
+        case NetworkError() if isinstance(exc.__cause__, httpx.HTTPError | aiohttp.ClientError):
             return Failure.AMBIGUOUS  # the connection broke after the request was written
         case NetworkError():
             return Failure.TRANSIENT  # Telegram answered with a 5xx: nothing was delivered
@@ -172,6 +179,7 @@ class BroadcastSender:
         policy: RetryPolicy | None = None,
         progress_every: float = 3.0,
         read_timeout: float = 10.0,
+        max_inflight: int | None = None,
     ) -> None:
         self.settings = settings
         self.content = content
@@ -183,7 +191,7 @@ class BroadcastSender:
         self.stats = SenderStats()
         # Claim about a quarter second of sends at a time: few commits, few rows at risk.
         self.batch = max(1, min(500, math.ceil(self.rate / 4)))
-        self.max_inflight = max(4, min(128, math.ceil(self.rate / 5)))
+        self.max_inflight = max_inflight or max(4, min(128, math.ceil(self.rate / 5)))
         self._read_timeout = read_timeout
         self._db: Database | None = None
         self._bot: Bot | None = None
@@ -214,13 +222,7 @@ class BroadcastSender:
         token = self.settings.token
         assert token is not None
         api = self.settings.telegram_api_url
-        request = HTTPXRequest(
-            connection_pool_size=self.max_inflight + 2,
-            read_timeout=self._read_timeout,
-            write_timeout=self._read_timeout,
-            connect_timeout=5.0,
-            pool_timeout=5.0,
-        )
+        request = AiohttpRequest(self.max_inflight + 2, read_timeout=self._read_timeout)
         self._bot = Bot(
             token, base_url=f"{api}/bot", base_file_url=f"{api}/file/bot", request=request
         )

@@ -8,6 +8,7 @@ is kept, because the text is rebuilt as HTML from the message's entities. `/broa
 
 from __future__ import annotations
 
+import functools
 import html
 import re
 from collections.abc import Mapping
@@ -19,7 +20,7 @@ from telegram.error import BadRequest
 
 from bot.broadcast import deliver
 from bot.service import Who
-from bot.staff import StaffRouter
+from bot.staff import Action, StaffRouter
 from flows.broadcast import ButtonAction, button_data, parse_button, parse_compose
 from flows.content import BroadcastTexts
 from flows.engine import normalize_word
@@ -37,10 +38,26 @@ _COMMAND_HEAD = re.compile(r"^/\S+\s*(.*)$", re.DOTALL)
 
 def register(staff: StaffRouter) -> None:
     """Add the broadcast commands, buttons and the composing state to the router."""
-    staff.command("broadcast", Role.ORGANIZER, compose)
-    staff.command("broadcasts", Role.ORGANIZER, list_broadcasts)
-    staff.button("bc", Role.ORGANIZER, press)
-    staff.state(State.COMPOSING_BROADCAST, Role.ORGANIZER, composed)
+    staff.command("broadcast", Role.ORGANIZER, _closing(compose))
+    staff.command("broadcasts", Role.ORGANIZER, _closing(list_broadcasts))
+    staff.button("bc", Role.ORGANIZER, _closing(press))
+    staff.state(State.COMPOSING_BROADCAST, Role.ORGANIZER, _closing(composed))
+
+
+def _closing(action: Action) -> Action:
+    """Never leave a transaction open: it would hold the write lock the sender needs."""
+
+    @functools.wraps(action)
+    async def run(update: Update, context: BotContext, arg: str) -> None:
+        db = context.outreach.db
+        try:
+            await action(update, context, arg)
+        except BaseException:
+            await db.rollback()
+            raise
+        await db.commit()
+
+    return run
 
 
 def _who(update: Update) -> Who:
