@@ -68,6 +68,8 @@ IDLE_POLL = 30.0  # seconds between looks at the outbox when nobody wakes the se
 STOP_GRACE = 15.0  # seconds a clean stop waits for requests already on the wire
 T = TypeVar("T")
 
+# 400 answers that mean the chat is gone for good, like a 403.
+_GONE = ("chat not found", "user not found", "peer_id_invalid")
 # Errors below these httpx types mean the request never reached Telegram: safe to retry.
 _NOT_SENT = (
     httpx.ConnectError,
@@ -118,7 +120,7 @@ def classify(exc: BaseException) -> Failure:
             return Failure.MIGRATED
         case Forbidden():
             return Failure.GONE
-        case BadRequest() if "chat not found" in exc.message.lower():
+        case BadRequest() if any(gone in exc.message.lower() for gone in _GONE):
             return Failure.GONE
         case BadRequest():
             return Failure.REJECTED

@@ -34,7 +34,7 @@ __all__ = [
 ]
 
 MAX_CALLBACK_BYTES = 64
-_BUTTON = re.compile(r"^bc:(send|test|cancel):([1-9][0-9]{0,17})$")
+_BUTTON = re.compile(r"bc:(send|test|cancel):([1-9][0-9]{0,17})")
 _LANG = re.compile(r"^lang=([A-Za-z]{2})(?:\s+(.*))?$", re.DOTALL)
 
 
@@ -261,7 +261,7 @@ def parse_button(data: str) -> tuple[ButtonAction, int] | None:
     """Decode untrusted callback data; None when it is not one of ours."""
     if len(data.encode()) > MAX_CALLBACK_BYTES:
         return None
-    match = _BUTTON.match(data)
+    match = _BUTTON.fullmatch(data)
     if match is None:
         return None
     return ButtonAction(match.group(1)), int(match.group(2))

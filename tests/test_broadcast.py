@@ -14,6 +14,7 @@ from typing import Any
 
 import aiosqlite
 import pytest
+from telegram import Bot
 
 from bot.app import build_application
 from bot.broadcast import BroadcastSender, broadcast_rate
@@ -332,6 +333,26 @@ async def test_stop_while_sending_sends_nothing_more(
     assert rows == [("cancelled",)]
 
 
+async def test_buttons_are_checked_again_when_the_role_is_gone(
+    fake: FakeTelegram, make_bot_settings: Callable[..., Settings], texts: BroadcastTexts
+) -> None:
+    settings = make_bot_settings()
+    await seed(settings.database_path, range(100, 105))
+    async with running(settings):
+        confirm = await confirm_for(fake, texts, lambda: fake.send_command(ORG, "broadcast", "x"))
+    async with running(make_bot_settings(organizer_ids="")):
+        stale = await reply(
+            fake,
+            ORG,
+            lambda: fake.press_button(
+                ORG, confirm["message_id"], buttons(confirm)[texts.buttons.send]
+            ),
+        )
+        assert "older message" in stale["text"]
+    assert not any(delivered(fake, user) for user in range(100, 105))
+    assert await query(settings.database_path, "SELECT state FROM broadcasts") == [("draft",)]
+
+
 # -- the sender against faults -------------------------------------------------------------
 
 
@@ -423,6 +444,33 @@ async def test_every_subscriber_once_despite_429_403_5xx(
     assert fake.count_403 == len(blocked) + len(deactivated)
     assert fake.count_400 == len(missing) + 1  # and the one migration
     assert await query(path, "SELECT state FROM broadcasts") == [("done",)]
+
+
+async def test_progress_edits_one_status_message_then_a_summary(
+    fake: FakeTelegram, make_bot_settings: Callable[..., Settings], content: Content
+) -> None:
+    settings = make_bot_settings(broadcast_rate=30, broadcast_paid=False)
+    path = settings.database_path
+    await seed(path, range(100, 160))
+    async with Bot(TOKEN, base_url=f"{fake.url}/bot") as bot:
+        status = await bot.send_message(ORG, "starting")
+    db = await open_database(path)
+    try:
+        broadcast_id = await start_broadcast(db)
+        await db.outbox.set_status_message(broadcast_id, status.message_id)
+        await db.commit()
+        async with sender_for(settings, content, progress_every=0.4):
+            await wait_done(path, broadcast_id)
+    finally:
+        await db.close()
+    edits = [p for name, p in fake.calls if name == "editMessageText"]
+    assert {p["message_id"] for p in edits} == {status.message_id}
+    assert 3 <= len(edits) <= 8
+    assert "sending…" in edits[0]["text"] and "remaining" in edits[0]["text"]
+    first, summary = fake.messages(ORG)  # one status message, one summary: nothing else
+    assert first["message_id"] == status.message_id and "finished" in first["text"]
+    assert "Sent 60 · blocked 0" in summary["text"]
+    assert not buttons(first)
 
 
 async def test_a_lost_answer_is_counted_unknown_and_never_resent(
