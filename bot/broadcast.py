@@ -30,6 +30,7 @@ from telegram.error import (
     BadRequest,
     ChatMigrated,
     Forbidden,
+    InvalidToken,
     NetworkError,
     RetryAfter,
     TelegramError,
@@ -215,21 +216,30 @@ class BroadcastSender:
                 self.rate,
             )
         self._db = await open_database(self.settings.database_path)
-        interrupted = await self._db.outbox.recover()
-        await self._db.commit()
-        if interrupted:
-            logger.warning(
-                "%d broadcast messages were interrupted: counted as unknown", interrupted
-            )
+        try:
+            interrupted = await self._db.outbox.recover()
+            await self._db.commit()
+            if interrupted:
+                logger.warning(
+                    "%d broadcast messages were interrupted: counted as unknown", interrupted
+                )
+            self._bot = self._make_bot()
+            await self._bot.initialize()
+        except InvalidToken:
+            await self._close()
+            raise InvalidToken("the bot token was rejected by the server") from None
+        except BaseException:
+            await self._close()
+            raise
+        self._task = asyncio.create_task(self._main(), name="broadcast-sender")
+
+    def _make_bot(self) -> Bot:
+        """Build the sender's own client: no AIORateLimiter, aiohttp underneath."""
         token = self.settings.token
         assert token is not None
         api = self.settings.telegram_api_url
         request = AiohttpRequest(self.max_inflight + 2, read_timeout=self._read_timeout)
-        self._bot = Bot(
-            token, base_url=f"{api}/bot", base_file_url=f"{api}/file/bot", request=request
-        )
-        await self._bot.initialize()
-        self._task = asyncio.create_task(self._main(), name="broadcast-sender")
+        return Bot(token, base_url=f"{api}/bot", base_file_url=f"{api}/file/bot", request=request)
 
     async def stop(self) -> None:
         """Finish requests on the wire, put unsent claimed rows back, and close."""
@@ -240,10 +250,15 @@ class BroadcastSender:
                 await asyncio.wait_for(self._task, STOP_GRACE + 5)
             except Exception:
                 logger.exception("the broadcast sender did not stop cleanly")
+        await self._close()
+
+    async def _close(self) -> None:
         if self._bot is not None:
             await self._bot.shutdown()
+            self._bot = None
         if self._db is not None:
             await self._db.close()
+            self._db = None
 
     def wake(self) -> None:
         """Look at the outbox now (a broadcast was started)."""
