@@ -314,7 +314,7 @@ class BroadcastSender:
 
     async def _run(self, broadcast_id: int) -> None:
         broadcast = await self.db.outbox.get(broadcast_id)
-        if broadcast is None or broadcast.state is not BroadcastState.SENDING:
+        if broadcast is None or broadcast.finished_at is not None:
             return
         job = _Job(
             broadcast, await self.db.outbox.counts(broadcast_id), await self._texts(broadcast)

@@ -272,7 +272,6 @@ async def _send(
         f"id={broadcast.id} recipients={recipients} lang={lang}",
     )
     await db.commit()
-    context.sender.wake()
     text = _fill(
         context,
         texts.queued,
@@ -281,10 +280,17 @@ async def _send(
         trusted={"audience": _audience(context, texts, broadcast)},
     )
     stop = _keyboard((texts.buttons.stop, ButtonAction.CANCEL, broadcast.id))
-    if pressed is not None:
-        await context.bot.edit_message_text(
-            text, pressed.chat_id, pressed.message_id, parse_mode=ParseMode.HTML, reply_markup=stop
-        )
+    try:
+        if pressed is not None:  # before the sender starts, so its edits always come after
+            await context.bot.edit_message_text(
+                text,
+                pressed.chat_id,
+                pressed.message_id,
+                parse_mode=ParseMode.HTML,
+                reply_markup=stop,
+            )
+    finally:
+        context.sender.wake()
 
 
 async def _test(

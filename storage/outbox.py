@@ -211,9 +211,10 @@ class OutboxRepo:
         return cursor.rowcount
 
     async def unfinished(self) -> list[int]:
-        """Return the ids of broadcasts still sending, oldest first."""
+        """Return the ids of broadcasts still sending, or stopped but not yet closed."""
         async with self._db.execute(
-            "SELECT id FROM broadcasts WHERE state = 'sending' ORDER BY id"
+            "SELECT id FROM broadcasts WHERE state = 'sending' OR (state = 'cancelled'"
+            " AND started_at IS NOT NULL AND finished_at IS NULL) ORDER BY id"
         ) as cursor:
             return [row[0] async for row in cursor]
 

@@ -138,14 +138,18 @@ async def reply(fake: FakeTelegram, chat_id: int, action: Callable[[], object]) 
 
 
 async def confirm_for(
-    fake: FakeTelegram, texts: BroadcastTexts, action: Callable[[], object]
+    fake: FakeTelegram, texts: BroadcastTexts, action: Callable[[], object], chat_id: int = ORG
 ) -> dict[str, Any]:
-    """Compose as the organizer and return the message with the Cancel button."""
+    """Compose as an organizer and return the new message with the Cancel button."""
+    before = len(fake.messages(chat_id))
+
+    def confirms() -> list[dict[str, Any]]:
+        new = fake.messages(chat_id)[before:]
+        return [m for m in new if texts.buttons.cancel in buttons(m)]
+
     action()
-    await fake.wait_for(
-        lambda: any(texts.buttons.cancel in buttons(m) for m in fake.messages(ORG))
-    )
-    return next(m for m in reversed(fake.messages(ORG)) if texts.buttons.cancel in buttons(m))
+    await fake.wait_for(confirms)
+    return confirms()[-1]
 
 
 async def finished(
@@ -266,11 +270,12 @@ async def test_an_admin_may_broadcast_and_target_a_language(
     async with running(bot_settings):
         bad = await reply(fake, ADMIN, lambda: fake.send_command(ADMIN, "broadcast", "lang=zz hi"))
         assert "“zz”" in bad["text"] and "en" in bad["text"]
-        fake.send_command(ADMIN, "broadcast", "lang=en\nHello English speakers")
-        await fake.wait_for(
-            lambda: any(texts.buttons.send in buttons(m) for m in fake.messages(ADMIN))
+        confirm = await confirm_for(
+            fake,
+            texts,
+            lambda: fake.send_command(ADMIN, "broadcast", "lang=en\nHello English speakers"),
+            ADMIN,
         )
-        confirm = fake.messages(ADMIN)[-1]
         assert "<b>6</b> subscribers (language: English)" in confirm["text"]
         fake.press_button(ADMIN, confirm["message_id"], buttons(confirm)[texts.buttons.send])
         await finished(fake, ADMIN)
@@ -331,6 +336,29 @@ async def test_stop_while_sending_sends_nothing_more(
     assert all(delivered(fake, u) <= 1 for u in subscribers)
     rows = await query(settings.database_path, "SELECT state FROM broadcasts")
     assert rows == [("cancelled",)]
+
+
+async def test_a_queued_broadcast_can_be_stopped_before_it_starts(
+    fake: FakeTelegram, make_bot_settings: Callable[..., Settings], texts: BroadcastTexts
+) -> None:
+    settings = make_bot_settings(broadcast_rate=30, broadcast_paid=False)
+    subscribers = range(100, 140)
+    await seed(settings.database_path, subscribers)
+    async with running(settings):
+        first = await confirm_for(fake, texts, lambda: fake.send_command(ORG, "broadcast", "one"))
+        fake.press_button(ORG, first["message_id"], buttons(first)[texts.buttons.send])
+        second = await confirm_for(fake, texts, lambda: fake.send_command(ORG, "broadcast", "two"))
+        calls = len(fake.calls)
+        fake.press_button(ORG, second["message_id"], buttons(second)[texts.buttons.send])
+        await fake.wait_for(lambda: any(n == "editMessageText" for n, _ in fake.calls[calls:]))
+        queued = next(m for m in fake.messages(ORG) if m["message_id"] == second["message_id"])
+        fake.press_button(ORG, queued["message_id"], buttons(queued)[texts.buttons.stop])
+        stopped = await fake.wait_for_message(ORG, "Broadcast #2</b> was stopped", count=2)
+        assert "not sent 40" in stopped["text"]
+        await finished(fake)
+    assert all([m["text"] for m in fake.deliveries[u]] == ["one"] for u in subscribers)
+    rows = await query(settings.database_path, "SELECT id, state FROM broadcasts ORDER BY id")
+    assert rows == [(1, "done"), (2, "cancelled")]
 
 
 async def test_buttons_are_checked_again_when_the_role_is_gone(
