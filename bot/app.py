@@ -6,19 +6,20 @@ import logging
 from typing import Any
 
 from telegram import BotCommand, BotCommandScopeDefault, Message, Update
-from telegram.constants import ChatType
+from telegram.constants import ChatMemberStatus, ChatType
 from telegram.ext import (
     AIORateLimiter,
     Application,
     CallbackContext,
     CallbackQueryHandler,
+    ChatMemberHandler,
     ContextTypes,
     ExtBot,
     MessageHandler,
     filters,
 )
 
-from bot import compose
+from bot import admin, compose
 from bot.broadcast import BroadcastSender
 from bot.config import Settings
 from bot.render import send
@@ -57,7 +58,7 @@ class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], D
         return self.bot_data.sender
 
 
-BotApp = Application[ExtBot[None], BotContext, dict[Any, Any], dict[Any, Any], Deps, Any]
+BotApp = Application[Any, BotContext, dict[Any, Any], dict[Any, Any], Deps, Any]
 
 
 def build_application(settings: Settings, content: Content | None = None) -> BotApp:
@@ -101,6 +102,7 @@ def build_application(settings: Settings, content: Content | None = None) -> Bot
     )
     private = filters.ChatType.PRIVATE
     app.add_handler(CallbackQueryHandler(on_button))
+    app.add_handler(ChatMemberHandler(on_blocked, ChatMemberHandler.MY_CHAT_MEMBER))
     app.add_handler(MessageHandler(filters.ChatType.GROUPS & filters.COMMAND, on_group))
     app.add_handler(MessageHandler(private & filters.UpdateType.EDITED, on_edited))
     app.add_handler(MessageHandler(private & filters.COMMAND, on_command))
@@ -112,6 +114,7 @@ def build_application(settings: Settings, content: Content | None = None) -> Bot
 
 def _register_features(staff: StaffRouter) -> None:
     """Add the organizer and admin commands."""
+    admin.register(staff)
     compose.register(staff)
 
 
@@ -155,7 +158,13 @@ def parse_command(text: str) -> Command:
 
 
 async def _staff(
-    update: Update, context: BotContext, entry: StaffAction | None, what: str, arg: str
+    update: Update,
+    context: BotContext,
+    entry: StaffAction | None,
+    what: str,
+    arg: str,
+    *,
+    audit_detail: str | None = None,
 ) -> bool:
     """Run a protected action if the user has the role now; tell whether it ran."""
     user = update.effective_user
@@ -165,7 +174,8 @@ async def _staff(
     if not outreach.role(user.id).includes(entry.role):
         return False
     if entry.audited:
-        await outreach.db.audit.record(user.id, what, arg[:200], outreach.clock())
+        detail = arg if audit_detail is None else audit_detail
+        await outreach.db.audit.record(user.id, what, detail[:200], outreach.clock())
         await outreach.db.commit()
     await entry.action(update, context, arg)
     return True
@@ -242,10 +252,19 @@ async def on_button(update: Update, context: BotContext) -> None:
         return
     data = query.data or ""
     entry = context.staff.buttons.get(data.partition(":")[0])
-    if await _staff(update, context, entry, data, data):
+    if await _staff(update, context, entry, data, data, audit_detail=""):  # data says it all
         return
     pressed = query.message if isinstance(query.message, Message) else None
     await _run(update, context, Press(data=data), pressed)
+
+
+async def on_blocked(update: Update, context: BotContext) -> None:
+    """The user blocked the bot in a private chat: stop counting them as a subscriber."""
+    member = update.my_chat_member
+    if member is None or member.chat.type != ChatType.PRIVATE:
+        return
+    if member.new_chat_member.status == ChatMemberStatus.BANNED:
+        await context.outreach.mark_blocked(member.chat.id, method="blocked the bot")
 
 
 async def on_error(update: object, context: BotContext) -> None:

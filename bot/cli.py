@@ -6,13 +6,20 @@ import argparse
 import asyncio
 import json
 import logging
+import os
+import pwd
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.config import Settings, SettingsError, load_settings
 from bot.logs import setup_logging
 from flows.content import Content, ContentError, load_content
+
+if TYPE_CHECKING:
+    from bot.review import ExportFormat
+    from storage import Database
 
 __all__ = ["main"]
 
@@ -40,6 +47,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     check = content.add_parser("check", help="validate the campaign content")
     check.add_argument("dir", nargs="?", type=Path)
+    optins = sub.add_parser("optins", help="the opt-in list").add_subparsers(
+        dest="action", required=True
+    )
+    export = optins.add_parser("export", help="write the whole opt-in list (for admins)")
+    export.add_argument("--format", choices=("csv", "json"), default="csv")
+    export.add_argument("--output", type=Path, help="file to write (default: standard output)")
     db = sub.add_parser("db", help="the database").add_subparsers(dest="action", required=True)
     db.add_parser("migrate", help="bring the schema up to date")
     return parser
@@ -58,6 +71,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     setup_logging(settings.log_level, settings.token)
     if args.command == "content":
         return _content_check(settings.content_dir)
+    if args.command == "optins":
+        return asyncio.run(_optins_export(settings, args.format, args.output))
     try:
         content = load_content(settings.content_dir)
     except ContentError as exc:
@@ -102,7 +117,9 @@ def _run(settings: Settings, content: Content) -> int:
 
     app = build_application(settings, content)
     logger.info("serving Telegram at %s by long polling", settings.telegram_api_url)
-    app.run_polling(allowed_updates=["message", "edited_message", "callback_query"])
+    app.run_polling(
+        allowed_updates=["message", "edited_message", "callback_query", "my_chat_member"]
+    )
     return 0
 
 
@@ -133,6 +150,65 @@ async def _migrate(settings: Settings) -> int:
     return 0
 
 
+async def _optins_export(settings: Settings, fmt: ExportFormat, output: Path | None) -> int:
+    from bot.service import utcnow
+    from storage import open_database
+
+    db = await open_database(settings.database_path)
+    try:
+        names = settings.store_names
+        if output is None:
+            rows = await _export_to_stdout(db, fmt, names=names)
+            where = "standard output" if rows is not None else "standard output, cut short"
+        else:
+            rows, where = await _export_to_file(db, output, fmt, names=names), str(output)
+            print(f"{rows} opt-ins written to {output}", file=sys.stderr)
+        detail = f"{fmt} to {where} by {_account()}, {rows or 0} rows"
+        # Actor 0: no Telegram account; whoever can read the database on this machine.
+        await db.audit.record(0, "optins export", detail[:200], utcnow())
+        await db.commit()
+    finally:
+        await db.close()
+    return 0 if rows is not None else 1
+
+
+async def _export_to_stdout(db: Database, fmt: ExportFormat, *, names: bool) -> int | None:
+    """Write the export to standard output; None when the reader stopped early."""
+    from bot.review import export_optins
+
+    try:
+        rows = await export_optins(db, sys.stdout.buffer, fmt, names=names)
+        sys.stdout.buffer.flush()
+    except BrokenPipeError:  # e.g. `| head`: quietly, without a second error at exit
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return None
+    return rows
+
+
+async def _export_to_file(db: Database, output: Path, fmt: ExportFormat, *, names: bool) -> int:
+    """Write the export to a file only this account may read, whole or not at all."""
+    from bot.review import export_optins
+
+    part = output.with_name(output.name + ".part")
+    part.unlink(missing_ok=True)  # O_CREAT keeps an existing file's wider mode
+    descriptor = os.open(part, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with open(descriptor, "wb") as file:
+            rows = await export_optins(db, file, fmt, names=names)
+        part.replace(output)
+    except BaseException:
+        part.unlink(missing_ok=True)
+        raise
+    return rows
+
+
+def _account() -> str:
+    try:
+        return pwd.getpwuid(os.getuid()).pw_name
+    except KeyError:
+        return f"uid {os.getuid()}"
+
+
 def _ask(content: Content, question: str | None, lang: str | None, *, as_json: bool) -> int:
     from datetime import UTC, datetime
 
@@ -144,20 +220,18 @@ def _ask(content: Content, question: str | None, lang: str | None, *, as_json: b
     pack = content.pack(lang)
     # A visitor with no history, as the bot would see a first question.
     profile = Profile(user_id=0, lang=pack.code, first_seen=datetime.now(UTC))
-    ctx = Context(
-        content, profile, Conversation(), {pack.code: FaqIndex.build(pack.faq, pack.code)}
-    )
+    ctx = Context(content, profile, Conversation(), {pack.code: FaqIndex.from_pack(pack)})
     questions = [question] if question is not None else (line.rstrip("\n") for line in sys.stdin)
     for q in questions:
         outcome, match = answer(ctx, q)
-        text = plain(outcome.replies[0].text)
+        text = plain(outcome.replies[-1].text)
         if as_json:
-            entry_id = match.entry.id if match.entry else None
+            entry = match.entry if match else None
             result = {
-                "id": entry_id,
-                "score": round(match.score, 4),
+                "id": entry.id if entry else None,
+                "score": round(match.score, 4) if match else 1.0,
                 "answer": text,
-                "suggestions": list(match.suggestions),
+                "suggestions": list(match.suggestions) if match else [],
             }
             print(json.dumps(result, ensure_ascii=False), flush=True)
         else:

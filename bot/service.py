@@ -15,8 +15,10 @@ from flows.content import Content
 from flows.engine import Context, handle
 from flows.faq import FaqIndex
 from flows.models import (
+    Count,
     DeleteUser,
     Event,
+    KeepUnanswered,
     Outcome,
     Profile,
     RecordFunnel,
@@ -66,7 +68,7 @@ class Outreach:
         self.db = db
         self.clock = clock
         self.bot_username: str | None = None
-        self.faq = {lang: FaqIndex.build(pack.faq, lang) for lang, pack in content.packs.items()}
+        self.faq = {lang: FaqIndex.from_pack(pack) for lang, pack in content.packs.items()}
 
     def role(self, user_id: int) -> Role:
         """Return the user's role from the settings (checked on every call)."""
@@ -151,7 +153,18 @@ class Outreach:
                     await self.db.users.set_source(user_id, source)
                 case RecordFunnel(step=step):
                     await self.db.funnel.record(user_id, step, now)
+                case Count(name=name):
+                    await self.db.questions.count(name, now)
+                case KeepUnanswered(question=question, lang=lang):
+                    await self.db.questions.record_unanswered(question, lang, now)
         await self.db.users.save_conversation(user_id, outcome.conversation, now)
+
+    async def mark_blocked(self, user_id: int, *, method: str) -> None:
+        """Record that a subscriber can no longer be reached (blocked, deactivated)."""
+        await self.db.subscriptions.set_status(
+            user_id, Status.BLOCKED, method=method, now=self.clock()
+        )
+        await self.db.commit()
 
     def error_text(self, lang: str | None = None) -> str:
         """Return the friendly text shown when something failed on our side."""

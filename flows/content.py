@@ -27,10 +27,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 __all__ = [
     "ActContent",
+    "AdminTexts",
     "Campaign",
     "Content",
     "ContentError",
     "FaqEntry",
+    "FunnelLabels",
     "LanguagePack",
     "LearnStep",
     "Texts",
@@ -50,6 +52,9 @@ RUNTIME_PLACEHOLDERS = frozenset(
         "status",
         "consent",
         "names",
+        "date",
+        "method",
+        "version",
     }
 )
 M = TypeVar("M", bound=BaseModel)
@@ -134,6 +139,8 @@ class Texts(_Model):
     faq_fallback: str = Text
     faq_source: str = Text
     faq_topics: str = Text
+    urgent: str = Text
+    sensitive_notice: str = Text
     subscribed: str = Text
     already_subscribed: str = Text
     unsubscribed: str = Text
@@ -142,7 +149,7 @@ class Texts(_Model):
     language_set: str = Text
     privacy: str = Text
     mydata: str = Text
-    mydata_empty: str = Text
+    mydata_consent: str = Text
     delete_prompt: str = Text
     deleted: str = Text
     delete_cancelled: str = Text
@@ -152,6 +159,7 @@ class Texts(_Model):
     status_none: str = Text
     stop_words: list[str] = Field(min_length=1)
     help_words: list[str] = Field(min_length=1)
+    urgent_words: list[str] = Field(min_length=1)
     buttons: Buttons
     commands: dict[str, str] = Field(description="command -> menu description")
 
@@ -191,6 +199,7 @@ class FaqEntry(_Model):
 
 
 class Faq(_Model):
+    synonyms: dict[str, str] = Field(default_factory=dict)
     entries: list[FaqEntry] = Field(min_length=1)
 
 
@@ -260,12 +269,84 @@ class BroadcastTexts(_Model):
     buttons: BroadcastButtons
 
 
+class FunnelLabels(_Model):
+    """Names of the funnel steps, as admins read them."""
+
+    started: str = Text
+    learned: str = Text
+    asked: str = Text
+    acted: str = Text
+    subscribed: str = Text
+
+
 class AdminTexts(_Model):
     """What admins see when they review the campaign (section `admin` of staff.yaml)."""
 
-    placeholders: ClassVar[frozenset[str]] = frozenset()
+    placeholders: ClassVar[frozenset[str]] = frozenset(
+        {
+            "page",
+            "pages",
+            "total",
+            "active",
+            "unsubscribed",
+            "blocked",
+            "user_id",
+            "names",
+            "status",
+            "consent_at",
+            "method",
+            "version",
+            "source",
+            "language",
+            "rows",
+            "date",
+            "new_7",
+            "new_30",
+            "funnel_all",
+            "funnel_7",
+            "answered",
+            "declined",
+            "answered_7",
+            "declined_7",
+            "step",
+            "count",
+            "percent",
+            "days",
+            "times",
+            "question",
+            "last_asked",
+            "at",
+            "actor",
+            "action",
+            "detail",
+        }
+    )
 
-    placeholder: str = ""
+    optins_title: str = Text
+    optins_totals: str = Text
+    optins_row: str = Text
+    optins_empty: str = Text
+    optins_beyond: str = Text
+    optins_bad_page: str = Text
+    no_source: str = Text
+    status_active: str = Text
+    status_unsubscribed: str = Text
+    status_blocked: str = Text
+    button_previous: str = Field(min_length=1, max_length=64)
+    button_next: str = Field(min_length=1, max_length=64)
+    export_caption: str = Field(min_length=1, max_length=1024)
+    stats: str = Text
+    steps: FunnelLabels
+    funnel_first: str = Text
+    funnel_next: str = Text
+    no_percent: str = Text
+    unanswered_title: str = Text
+    unanswered_row: str = Text
+    unanswered_empty: str = Text
+    audit_title: str = Text
+    audit_row: str = Text
+    audit_empty: str = Text
+    audit_command_line: str = Text
 
 
 class StaffTexts(_Model):
@@ -274,7 +355,7 @@ class StaffTexts(_Model):
     placeholders: ClassVar[frozenset[str]] = BroadcastTexts.placeholders | AdminTexts.placeholders
 
     broadcast: BroadcastTexts
-    admin: AdminTexts = AdminTexts()
+    admin: AdminTexts
 
 
 @dataclass(frozen=True)
@@ -286,6 +367,7 @@ class LanguagePack:
     learn: tuple[LearnStep, ...]
     act: ActContent
     faq: tuple[FaqEntry, ...]
+    synonyms: dict[str, str]
     staff: StaffTexts
 
 
@@ -497,6 +579,7 @@ def load_content(root: Path | str) -> Content:
                 learn=tuple(parts["learn"].steps),
                 act=parts["act"],
                 faq=tuple(parts["faq"].entries),
+                synonyms=parts["faq"].synonyms,
                 staff=parts["staff"],
             )
     _check_languages_agree(reader, campaign, packs)

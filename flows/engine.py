@@ -6,7 +6,7 @@ import functools
 import html
 import re
 import unicodedata
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
@@ -16,10 +16,12 @@ from flows.models import (
     Button,
     Command,
     Conversation,
+    Count,
     DeleteUser,
     Effect,
     Event,
     Funnel,
+    KeepUnanswered,
     Outcome,
     Press,
     Profile,
@@ -34,8 +36,9 @@ from flows.models import (
     Unsubscribe,
     Unsupported,
 )
+from flows.sensitive import scrub
 
-__all__ = ["PUBLIC_COMMANDS", "Context", "answer", "handle", "normalize_word"]
+__all__ = ["PUBLIC_COMMANDS", "Context", "answer", "handle", "is_urgent", "normalize_word"]
 
 PUBLIC_COMMANDS = (
     "start",
@@ -52,6 +55,7 @@ PUBLIC_COMMANDS = (
     "help",
 )
 MAX_QUESTION = 1000
+Rows = tuple[tuple[Button, ...], ...]
 _PAYLOAD = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _LABEL = 48
 
@@ -184,7 +188,7 @@ def _share_url(ctx: Context) -> str:
 def _act_part(ctx: Context, part: str) -> Outcome:
     act, buttons = ctx.pack.act, ctx.pack.texts.buttons
     if part == "done":
-        rows = (
+        rows: Rows = (
             (Button(label=buttons.subscribe, data="sub"),),
             (Button(label=buttons.menu, data="menu"),),
         )
@@ -272,11 +276,14 @@ def _mydata(ctx: Context, _: str = "") -> Outcome:
         Status.UNSUBSCRIBED: texts.status_unsubscribed,
         Status.BLOCKED: texts.status_blocked,
     }[p.status]
-    consent = (
-        f"{p.consent_at:%Y-%m-%d %H:%M} UTC ({p.consent_method}, {p.consent_version})"
-        if p.consent_at
-        else "-"
-    )
+    consent = "-"
+    if p.consent_at:
+        consent = ctx.say(
+            texts.mydata_consent,
+            date=f"{p.consent_at:%Y-%m-%d %H:%M}",
+            method=p.consent_method or "-",
+            version=p.consent_version or "-",
+        )
     names = " ".join(part for part in (p.first_name, p.username and f"@{p.username}") if part)
     text = ctx.say(
         texts.mydata,
@@ -328,7 +335,9 @@ def _delete(ctx: Context, answer: str) -> Outcome:
 
 
 def _faq_topics(ctx: Context, _: str = "") -> Outcome:
-    rows = tuple((Button(label=_label(entry), data=f"faq:{entry.id}"),) for entry in ctx.pack.faq)
+    rows: Rows = tuple(
+        (Button(label=_label(entry), data=f"faq:{entry.id}"),) for entry in ctx.pack.faq
+    )
     rows += ((Button(label=ctx.pack.texts.buttons.menu, data="menu"),),)
     return _say(ctx, ctx.pack.texts.faq_topics, rows)
 
@@ -401,10 +410,10 @@ def _text(text: str, ctx: Context) -> Outcome:
     word = normalize_word(text)
     if not word:
         return _say(ctx, ctx.pack.texts.unsupported_message, _menu_row(ctx))
-    stop_words, help_words = _keywords(ctx.content)
-    if word in stop_words:
+    keywords = _keywords(ctx.content)
+    if word in keywords.stop:
         return _unsubscribe(ctx, method=f"text:{word}")
-    if word in help_words:
+    if word in keywords.help:
         return _help(ctx)
     if len(text) > MAX_QUESTION:
         return _say(ctx, ctx.pack.texts.too_long, _menu_row(ctx))
@@ -412,40 +421,77 @@ def _text(text: str, ctx: Context) -> Outcome:
     return outcome
 
 
-def answer(ctx: Context, question: str) -> tuple[Outcome, FaqMatch]:
-    """Answer a typed question from the knowledge file, or decline with suggestions."""
+def is_urgent(content: Content, text: str) -> bool:
+    """Tell whether a message signals an emergency, in any offered language."""
+    folded = f" {normalize_word(text)} "
+    return any(f" {phrase} " in folded for phrase in _keywords(content).urgent)
+
+
+def answer(ctx: Context, question: str) -> tuple[Outcome, FaqMatch | None]:
+    """Answer typed text: an emergency at once, else from the knowledge file, else decline.
+
+    Personal details are scrubbed from the question before anything about it is recorded;
+    the match is None when the emergency text was given without matching.
+    """
+    texts = ctx.pack.texts
+    if is_urgent(ctx.content, question):
+        urgent = Reply(text=ctx.say(texts.urgent), buttons=_menu_row(ctx))
+        effects: tuple[Effect, ...] = (Count(name="urgent"),)
+        return Outcome(conversation=Conversation(), replies=(urgent,), effects=effects), None
+    scrubbed = scrub(question, allow=ctx.content.campaign.links.values())
+    notice = (Reply(text=ctx.say(texts.sensitive_notice)),) if scrubbed.kinds else ()
     index = ctx.faq[ctx.pack.code]
+    # Matching keeps nothing, so it may read the words that were scrubbed from what is kept.
     match = index.match(question)
-    effects: tuple[Effect, ...] = (RecordFunnel(step=Funnel.ASKED),)
+    effects = (RecordFunnel(step=Funnel.ASKED),)
     if match.entry is not None:
         outcome = _answer(ctx, match.entry)
-        return outcome.model_copy(update={"effects": effects}), match
-    rows = tuple(
+        effects += (Count(name="answered"),)
+        replies = notice + outcome.replies
+        return outcome.model_copy(update={"effects": effects, "replies": replies}), match
+    rows: Rows = tuple(
         (Button(label=_label(entry), data=f"faq:{entry.id}"),)
         for entry in (index.get(i) for i in match.suggestions)
         if entry is not None
     )
     rows += _menu_row(ctx)
+    effects += (
+        Count(name="declined"),
+        KeepUnanswered(question=scrubbed.text, lang=ctx.pack.code),
+    )
     outcome = Outcome(
         conversation=Conversation(),
-        replies=(Reply(text=ctx.say(ctx.pack.texts.faq_fallback), buttons=rows),),
+        replies=(*notice, Reply(text=ctx.say(texts.faq_fallback), buttons=rows)),
         effects=effects,
     )
     return outcome, match
 
 
+@dataclass(frozen=True)
+class _Keywords:
+    stop: frozenset[str]
+    help: frozenset[str]
+    urgent: tuple[str, ...]
+
+
 @functools.lru_cache(maxsize=4)
-def _keywords(content: Content) -> tuple[frozenset[str], frozenset[str]]:
-    """The STOP and HELP words of every offered language, folded once per campaign."""
+def _keywords(content: Content) -> _Keywords:
+    """The STOP, HELP and urgent words of every offered language, folded once per campaign."""
     packs = content.packs.values()
-    stop = frozenset(normalize_word(w) for pack in packs for w in pack.texts.stop_words)
-    help_ = frozenset(normalize_word(w) for pack in packs for w in pack.texts.help_words)
-    return stop - {""}, help_ - {""}
+
+    def fold(words: Iterable[str]) -> frozenset[str]:
+        return frozenset(normalize_word(w) for w in words) - {""}
+
+    return _Keywords(
+        stop=fold(w for pack in packs for w in pack.texts.stop_words),
+        help=fold(w for pack in packs for w in pack.texts.help_words),
+        urgent=tuple(sorted(fold(w for pack in packs for w in pack.texts.urgent_words))),
+    )
 
 
 def _answer(ctx: Context, entry: FaqEntry) -> Outcome:
     index = ctx.faq[ctx.pack.code]
-    rows = tuple(
+    rows: Rows = tuple(
         (Button(label=_label(related), data=f"faq:{related.id}"),)
         for related in (index.get(i) for i in entry.related)
         if related is not None
@@ -472,17 +518,17 @@ def _unsupported(kind: str, ctx: Context) -> Outcome:
 # -- helpers -------------------------------------------------------------------------------
 
 
-def _say(ctx: Context, text: str, buttons: tuple[tuple[Button, ...], ...] = ()) -> Outcome:
+def _say(ctx: Context, text: str, buttons: Rows = ()) -> Outcome:
     return Outcome(
         conversation=Conversation(), replies=(Reply(text=ctx.say(text), buttons=buttons),)
     )
 
 
-def _menu_row(ctx: Context) -> tuple[tuple[Button, ...], ...]:
+def _menu_row(ctx: Context) -> Rows:
     return ((Button(label=ctx.pack.texts.buttons.menu, data="menu"),),)
 
 
-def _menu_buttons(ctx: Context) -> tuple[tuple[Button, ...], ...]:
+def _menu_buttons(ctx: Context) -> Rows:
     b = ctx.pack.texts.buttons
     subscription = (
         Button(label=b.unsubscribe, data="unsub")

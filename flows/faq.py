@@ -1,44 +1,68 @@
 """Match a typed question to a knowledge entry, or decline honestly.
 
-Text is folded (lower case, accents and punctuation off), abbreviations expanded from a
-small per-language map, stop words dropped and words stemmed with Snowball (PyStemmer).
-A word the index does not know is corrected to the nearest indexed word (rapidfuzz, one
-or two edits), and two typed words are joined when only their join is known
-("finger prints", "s comm"). Each entry is then scored two ways and the two are mixed:
+Text is folded (lower case, accents and punctuation off), abbreviations and synonyms
+expanded from a small per-language map, stop words dropped and words stemmed with Snowball
+(PyStemmer). A word the index does not know is corrected to the nearest indexed word
+(rapidfuzz, OSA distance: one edit, two for long words), and two typed words are joined
+when only their join is known ("finger prints"). Each entry is scored two ways, mixed:
 
 * BM25F over the whole entry, its question phrasings weighing more than its answer;
-* the best weighted overlap between the question and one phrasing of the entry.
+* the F1 overlap between the question and the entry's closest phrasing.
 
-Both are normalised by the weight of everything the person typed, so a question full of
-words the campaign never uses scores low. The bot answers only when the best entry is
-both good enough and clearly ahead of the second; otherwise it declines and offers the
-closest entries. BM25 is hand-written rather than taken from bm25s: over a few thousand
-short entries it is a few lines over an inverted index, it needs two fields, and bm25s
-would bring numpy and scipy into a chat bot for no gain in speed at this size.
+Both are normalised by the weight of everything the person typed (unknown words weigh like
+rare ones, unmatched words sublinearly), so a question full of words the campaign never
+uses scores low, while a long message is not punished for its length. The bot answers only
+when the best entry is good enough and ahead of the second by a margin; otherwise it
+declines and offers the closest entries.
+
+BM25 is hand-written rather than taken from bm25s: over a few thousand short entries it is
+a few lines over an inverted index, it needs two fields and per-phrasing scores, and bm25s
+would bring numpy and scipy into a chat bot. Postings are impact-ordered and cut at
+`_WALK` entries per word, and only the `_CANDIDATES` entries with most matched weight are
+scored in full, which keeps a question under a millisecond with 2,000 entries.
 """
 
 from __future__ import annotations
 
+import heapq
 import math
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import Stemmer
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
-from flows.content import FaqEntry
+from flows.content import FaqEntry, LanguagePack
 
-__all__ = ["STOP_WORDS", "SYNONYMS", "FaqIndex", "FaqMatch"]
+__all__ = [
+    "ASPECT_VERBS",
+    "DEFAULT_TUNING",
+    "LANGUAGE_SYNONYMS",
+    "SMALL_TALK",
+    "STOP_WORDS",
+    "FaqIndex",
+    "FaqMatch",
+    "FaqTuning",
+]
 
 # -- language data (may move to content) ----------------------------------------------------
-# Keys and values are folded text (lower case, no accents); a key may be several words.
 
-SYNONYMS: dict[str, dict[str, str]] = {
+
+def _wordset(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+# Applied to questions and entries alike, before stemming. Keys and values are matched as
+# folded text (lower case, no accents, no punctuation); a key may be several words.
+# Chat spelling and irregular forms: language data, the same for every campaign. The
+# campaign's own words ("s comm", the governor's name) are `synonyms` in its faq.yaml.
+LANGUAGE_SYNONYMS: dict[str, dict[str, str]] = {
     "en": {
+        # chat spelling
         "u": "you",
         "ur": "your",
         "r": "are",
@@ -51,79 +75,79 @@ SYNONYMS: dict[str, dict[str, str]] = {
         "cuz": "because",
         "ppl": "people",
         "ppls": "people",
-        "govt": "government",
-        "gov": "governor",
-        "guv": "governor",
-        "gov patrick": "governor patrick",
-        "deval": "governor patrick",
-        "cops": "police",
-        "cop": "police",
-        "pd": "police",
-        "bpd": "boston police",
-        "dv": "domestic violence",
-        "s comm": "scomm",
-        "s com": "scomm",
-        "scom": "scomm",
-        "secure communities": "scomm",
-        "secure community": "scomm",
-        "secure comm": "scomm",
-        "immigration and customs enforcement": "ice",
-        "department of homeland security": "dhs",
-        "homeland security": "dhs",
-        "kicked out": "deported",
-        "sent back": "deported",
-        "finger prints": "fingerprints",
-        "finger print": "fingerprints",
-        "prints": "fingerprints",
-        "finger": "fingerprints",
-        "ssn": "social security number",
+        "pls": "please",
+        "plz": "please",
+        "thx": "thanks",
+        "ty": "thanks",
+        "thru": "through",
+        "b4": "before",
+        "info": "information",
+        "stats": "statistics",
         "dept": "department",
+        "govt": "government",
         "org": "organization",
         "orgs": "organizations",
         "msg": "message",
         "msgs": "messages",
         "txt": "text",
-        "thru": "through",
-        "b4": "before",
-        "abogado": "lawyer",
-        "advogado": "lawyer",
+        "ssn": "social security number",
         "good morning": "hello",
         "good afternoon": "hello",
         "good evening": "hello",
         "good night": "hello",
-        "info": "information",
-        "pls": "please",
-        "plz": "please",
-        "thx": "thanks",
-        "ty": "thanks",
-        "attorney": "lawyer",
+        # irregular forms the stemmer leaves alone
+        "took": "take",
+        "taken": "take",
+        "sent": "send",
+        "kept": "keep",
+        "went": "go",
+        "gone": "go",
+        "came": "come",
+        "caught": "catch",
+        "told": "tell",
+        "gave": "give",
+        "given": "give",
+        "found": "find",
+        "held": "hold",
+        "brought": "bring",
+        "thought": "think",
+        "ran": "run",
+        "spoke": "speak",
+        "spoken": "speak",
+        "wrote": "write",
+        "written": "write",
+        "fought": "fight",
+        "won": "win",
+        "lost": "lose",
+        "heard": "hear",
+        "paid": "pay",
+        "left": "leave",
+        "made": "make",
     },
     "es": {
         "q": "que",
         "xq": "por que",
         "pq": "por que",
         "tb": "tambien",
-        "s comm": "scomm",
-        "comunidades seguras": "scomm",
-        "migra": "ice",
-        "sin papeles": "indocumentado",
-        "abogado": "ayuda legal",
     },
     "pt": {
         "vc": "voce",
         "q": "que",
+        "oq": "o que",
         "pq": "por que",
         "tb": "tambem",
-        "s comm": "scomm",
-        "comunidades seguras": "scomm",
-        "sem documentos": "indocumentado",
-        "advogado": "ajuda legal",
     },
 }
 
-
-def _wordset(text: str) -> frozenset[str]:
-    return frozenset(text.split())
+# A message made only of these (and stop words) is small talk, not a question.
+SMALL_TALK: dict[str, frozenset[str]] = {
+    "en": _wordset(
+        """hello hi hey hiya yo thanks thank thankyou cheers ok okay k lol haha cool great nice
+        bye goodbye morning night afternoon evening sure yes yeah yep no nope good fine"""
+    ),
+    "es": _wordset("hola gracias ok vale adios buenos buenas dias noches tardes si no"),
+    "pt": _wordset("ola oi obrigado obrigada ok tchau bom boa dia noite tarde sim nao"),
+}
 
 
 STOP_WORDS: dict[str, frozenset[str]] = {
@@ -138,7 +162,9 @@ STOP_WORDS: dict[str, frozenset[str]] = {
         then there these they thing things this those through to too us very want wanna
         was we well were what whats whether while will with would yeah yes yet you youre
         your yours hi hello hey ok okay question questions wondering explain exactly
-        actually basically kind sort stuff someone somebody guys anymore"""
+        actually basically kind sort stuff someone somebody guys anymore everyone everybody
+        dont doesnt didnt isnt arent wasnt werent wont cant couldnt shouldnt wouldnt havent
+        hasnt hadnt"""
     ),
     "es": _wordset(
         """a al algo algun alguna alguno como con cual cuales cuando de del donde el ella
@@ -154,28 +180,62 @@ STOP_WORDS: dict[str, frozenset[str]] = {
     ),
 }
 
+# Verbs of aspect: before an -ing form ("keeps talking", "started getting") they say how,
+# not what, and are dropped.
+ASPECT_VERBS: dict[str, frozenset[str]] = {
+    "en": _wordset(
+        """keep keeps kept keeping start starts started starting begin begins began continue
+        continues continued"""
+    ),
+}
+
 _STEMMERS = {"en": "english", "es": "spanish", "pt": "portuguese"}
+
+# Text is matched without accents, as people often type it, but Snowball needs the accents
+# of these endings to see that "condenação" and "condenados" share a stem.
+_ACCENTED_ENDINGS: dict[str, tuple[tuple[str, str], ...]] = {
+    "es": (("cion", "ción"),),
+    "pt": (("coes", "ções"), ("cao", "ção"), ("encia", "ência"), ("ancia", "ância")),
+}
 
 # -- tuning ---------------------------------------------------------------------------------
 
-_K1 = 1.2
-_B = 0.5
+
+@dataclass(frozen=True)
+class FaqTuning:
+    """The engine's numeric knobs; `python -m bench.faq` tunes and cross-validates them."""
+
+    k1: float = 1.2
+    b: float = 0.5
+    answer_weight: float = 0.1  # a word found only in the answer counts a tenth as much
+    answer_df: float = 0.5  # answers mention many things in passing: half a sighting
+    bm25_share: float = 0.3  # the rest is the best single phrasing
+    unknown_weight: float = 1.0  # an unknown word weighs like a word found in one entry only
+    corrected_weight: float = 0.9  # a corrected typo counts a little less than a known word
+    dilution: float = 0.4  # unmatched words weigh sublinearly: long messages are not off-topic
+    context_weight: float = 0.5  # words of a message's story, outside the sentence that asks
+    threshold: float = 0.44
+    margin: float = 0.01
+
+    def accepts(self, best: float, second: float) -> bool:
+        """Return whether a best score of `best`, ahead of `second`, is worth answering."""
+        return best >= self.threshold and best - second >= self.margin
+
+
+DEFAULT_TUNING = FaqTuning()
 _QUESTION_WEIGHT = 1.0
-_ANSWER_WEIGHT = 0.25
-_BM25_SHARE = 0.4  # the rest is the best single phrasing
-_BETA2 = 4.0  # F-beta with beta 2: what was asked matters more than what a phrasing adds
-_UNKNOWN_WEIGHT = 0.8  # of the weight of a word found in one entry only
-_UNKNOWN_POWER = 0.5
-_DILUTION = 1.0
-_CORRECTED_WEIGHT = 0.9  # a corrected typo counts a little less than a known word
-_THRESHOLD = 0.45
-_MARGIN = 0.06
 _SUGGEST_FLOOR = 0.2
+_CANDIDATES = 24  # entries scored in full, by matched weight
+_WALK = 128  # entries kept per word, by impact
 _MAX_TERMS = 48
 
 _NUMBER_COMMA = re.compile(r"(?<=\d)[,.](?=\d{3}(?!\d))")
 _APOSTROPHE = re.compile(r"(?<=\w)['’](?=\w)")
 _NON_WORD = re.compile(r"[^a-z0-9]+")
+_PLACEHOLDER = re.compile(r"\{[a-z_]+\}")
+# A sentence that is only a label and a link ("Source: {source}.") cites; it does not answer.
+_CITATION = re.compile(r"(?:^|(?<=[.!?]\s))\w+:\s*\{[a-z_]+\}\.?")
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
 
 
 @dataclass(frozen=True)
@@ -199,30 +259,60 @@ def _fold(text: str) -> str:
     return _NON_WORD.sub(" ", plain).strip()
 
 
+def _sentences(text: str) -> list[tuple[str, bool]]:
+    """Split a message into sentences, each with whether it asks something."""
+    parts = [part for part in _SENTENCE_END.split(text) if _NON_WORD.sub("", _fold(part))]
+    return [(part, part.rstrip().endswith(("?", "¿"))) for part in parts]
+
+
 class _Analyzer:
     """Turns text into stems; shared by indexing and matching so both agree."""
 
-    def __init__(self, lang: str) -> None:
+    def __init__(self, lang: str, synonyms: Mapping[str, str]) -> None:
         self.stop = STOP_WORDS.get(lang, frozenset())
-        table = SYNONYMS.get(lang, {})
-        self._replacements = {_fold(key): _fold(value) for key, value in table.items()}
-        keys = sorted(self._replacements, key=lambda key: (-len(key), key))
+        self.small_talk = SMALL_TALK.get(lang, frozenset()) | self.stop
+        self._aspect = ASPECT_VERBS.get(lang, frozenset())
+        table = {**LANGUAGE_SYNONYMS.get(lang, {}), **synonyms}
+        replacements = {_fold(key): _fold(value) for key, value in table.items()}
+        keys = sorted(replacements, key=lambda key: (-len(key), key))
         self._synonyms = (
             re.compile(r"(?<!\S)(?:" + "|".join(map(re.escape, keys)) + r")(?!\S)")
             if keys
             else None
         )
+        # Follow chains: "stats" reads "statistics", which a campaign may read "numbers".
+        self._replacements = replacements
+        self._replacements = {key: self._replace(value, 3) for key, value in replacements.items()}
         algorithm = _STEMMERS.get(lang)
         self._stemmer = Stemmer.Stemmer(algorithm) if algorithm else None
+        self._endings = _ACCENTED_ENDINGS.get(lang, ())
+
+    def _replace(self, folded: str, rounds: int = 1) -> str:
+        if self._synonyms is None:
+            return folded
+        for _ in range(rounds):
+            replaced = self._synonyms.sub(lambda m: self._replacements[m.group(0)], folded)
+            if replaced == folded:
+                break
+            folded = replaced
+        return folded
 
     def words(self, text: str) -> list[str]:
-        folded = _fold(text)
-        if self._synonyms is not None:
-            folded = self._synonyms.sub(lambda m: self._replacements[m.group(0)], folded)
-        return folded.split()
+        words = self._replace(_fold(text)).split()
+        # "keeps talking about": a verb of aspect before an -ing form says nothing of the topic.
+        return [
+            word
+            for word, after in zip(words, [*words[1:], ""], strict=True)
+            if not (word in self._aspect and len(after) > 4 and after.endswith("ing"))
+        ]
 
     def stem(self, word: str) -> str:
-        return self._stemmer.stemWord(word) if self._stemmer else word
+        if self._stemmer is None:
+            return word
+        for plain, accented in self._endings:
+            if word.endswith(plain):
+                return _fold(self._stemmer.stemWord(word[: -len(plain)] + accented))
+        return self._stemmer.stemWord(word)
 
     def terms(self, text: str) -> list[str]:
         return [self.stem(word) for word in self.words(text) if word not in self.stop]
@@ -237,17 +327,35 @@ class _Query:
 class FaqIndex:
     """An immutable search index over one language's knowledge entries."""
 
-    def __init__(self, entries: Sequence[FaqEntry], lang: str) -> None:
+    def __init__(
+        self,
+        entries: Sequence[FaqEntry],
+        lang: str,
+        synonyms: Mapping[str, str],
+        tuning: FaqTuning = DEFAULT_TUNING,
+    ) -> None:
         self._entries = tuple(entries)
         self._by_id = {entry.id: entry for entry in self._entries}
         self.lang = lang
-        self._analyzer = _Analyzer(lang)
+        self.tuning = tuning
+        self._analyzer = _Analyzer(lang, synonyms)
         self._index()
 
     @classmethod
-    def build(cls, entries: Sequence[FaqEntry], lang: str) -> FaqIndex:
+    def build(
+        cls,
+        entries: Sequence[FaqEntry],
+        lang: str,
+        synonyms: Mapping[str, str] | None = None,
+        tuning: FaqTuning = DEFAULT_TUNING,
+    ) -> FaqIndex:
         """Index `entries` once, for matching many questions in language `lang`."""
-        return cls(entries, lang)
+        return cls(entries, lang, synonyms or {}, tuning)
+
+    @classmethod
+    def from_pack(cls, pack: LanguagePack) -> FaqIndex:
+        """Index one language of a campaign, with its own synonyms."""
+        return cls(pack.faq, pack.code, pack.synonyms)
 
     @property
     def entries(self) -> tuple[FaqEntry, ...]:
@@ -259,9 +367,9 @@ class FaqIndex:
         return self._by_id.get(entry_id)
 
     def _index(self) -> None:
-        analyzer = self._analyzer
+        analyzer, tuning = self._analyzer, self.tuning
         phrasings: list[list[str]] = []
-        self._phrasing_entry: list[int] = []
+        phrasing_entry: list[int] = []
         question_tf: list[Counter[str]] = []
         answer_tf: list[Counter[str]] = []
         surface: Counter[str] = Counter()
@@ -270,123 +378,157 @@ class FaqIndex:
             for question in entry.questions:
                 terms = analyzer.terms(question)
                 phrasings.append(terms)
-                self._phrasing_entry.append(number)
+                phrasing_entry.append(number)
                 questions.update(terms)
             question_tf.append(questions)
-            answer_tf.append(Counter(analyzer.terms(entry.answer)))
-            for text in (*entry.questions, entry.answer):
+            # "Source: {source}." cites; the words of {links} are not the answer's own.
+            answer_text = _PLACEHOLDER.sub(" ", _CITATION.sub(" ", entry.answer))
+            answer_tf.append(Counter(analyzer.terms(answer_text)))
+            for text in (*entry.questions, answer_text):
                 surface.update(word for word in analyzer.words(text) if word not in analyzer.stop)
 
         count = max(len(self._entries), 1)
-        df: Counter[str] = Counter()
+        # An answer mentions many things in passing: its words count less towards rarity.
+        df: dict[str, float] = {}
         for questions, answer in zip(question_tf, answer_tf, strict=True):
-            df.update(set(questions) | set(answer))
+            for term in questions:
+                df[term] = df.get(term, 0.0) + 1.0
+            for term in answer.keys() - questions.keys():
+                df[term] = df.get(term, 0.0) + tuning.answer_df
         self._idf = {term: _idf(count, seen) for term, seen in df.items()}
         self._unit = _idf(count, 1)
-        self._unknown = self._unit * _UNKNOWN_WEIGHT
+        self._unknown = self._unit * tuning.unknown_weight
 
         question_len = [sum(tf.values()) for tf in question_tf]
         answer_len = [sum(tf.values()) for tf in answer_tf]
         mean_question = max(sum(question_len) / count, 1.0)
         mean_answer = max(sum(answer_len) / count, 1.0)
-        self._postings: dict[str, list[tuple[int, float]]] = {}
+        k1, b = tuning.k1, tuning.b
+        postings: dict[str, list[tuple[int, float]]] = {}
         for number in range(len(self._entries)):
-            norm_q = 1 - _B + _B * question_len[number] / mean_question
-            norm_a = 1 - _B + _B * answer_len[number] / mean_answer
+            norm_q = 1 - b + b * question_len[number] / mean_question
+            norm_a = 1 - b + b * answer_len[number] / mean_answer
             for term in question_tf[number].keys() | answer_tf[number].keys():
                 tf = (
                     _QUESTION_WEIGHT * question_tf[number][term] / norm_q
-                    + _ANSWER_WEIGHT * answer_tf[number][term] / norm_a
+                    + tuning.answer_weight * answer_tf[number][term] / norm_a
                 )
-                gain = min(1.0, tf * (_K1 + 1) / (_K1 + tf))
-                self._postings.setdefault(term, []).append((number, gain))
+                gain = min(1.0, tf * (k1 + 1) / (k1 + tf))
+                postings.setdefault(term, []).append((number, gain))
+        # Impact-ordered and cut: past the first few hundred entries a word is as common as
+        # a stop word, and walking the rest would cost more than it tells.
+        self._postings = {
+            term: sorted(found, key=lambda item: (-item[1], item[0]))[:_WALK]
+            for term, found in postings.items()
+        }
 
-        self._phrasing_postings: dict[str, list[int]] = {}
-        self._phrasing_weight: list[float] = []
-        for number, terms in enumerate(phrasings):
-            unique = dict.fromkeys(terms)
-            self._phrasing_weight.append(sum(self._idf[term] for term in unique) or 1.0)
-            for term in unique:
-                self._phrasing_postings.setdefault(term, []).append(number)
+        self._phrasings: list[list[tuple[frozenset[str], float]]] = [[] for _ in self._entries]
+        for number, terms in zip(phrasing_entry, phrasings, strict=True):
+            unique = frozenset(terms)
+            weight = sum(self._idf[term] for term in unique) or 1.0
+            self._phrasings[number].append((unique, weight))
 
         self._stop_words = {word: analyzer.stem(word) for word in analyzer.stop}
         self._surface = {word: analyzer.stem(word) for word in surface}
-        # Typo candidates share the first letter; most frequent first, so ties go to common
-        # words. Short words are left alone: "nice" is not a typo of "ice".
-        self._candidates: dict[str, list[str]] = {}
-        for word in sorted(surface, key=lambda word: (-surface[word], word)):
+        # Typo candidates: indexed words of about the same length that start with the same two
+        # letters (typos seldom touch the start of a word); commonest first, so ties go to
+        # common words. Short words are left alone: "nice" is not a typo of "ice".
+        ordered = sorted(surface, key=lambda word: (-surface[word], word))
+        ordered += sorted(set(self._stop_words) - set(self._surface))
+        self._commonness = {word: rank for rank, word in enumerate(ordered)}
+        self._candidates: dict[tuple[str, int], list[str]] = {}
+        for word in ordered:
             if len(word) >= 4 and not word.isdigit():
-                self._candidates.setdefault(word[0], []).append(word)
-        for word in sorted(set(self._stop_words) - set(self._surface)):
-            if len(word) >= 4:
-                self._candidates.setdefault(word[0], []).append(word)
+                self._candidates.setdefault((word[:2], len(word)), []).append(word)
 
     # -- matching ---------------------------------------------------------------------------
 
     def match(self, question: str) -> FaqMatch:
         """Return the entry answering `question`, or a decline with the closest entry ids."""
-        ranked = self._rank(self._query(question))
+        ranked = self._ranked(question)
         if not ranked:
             return FaqMatch(entry=None, score=0.0)
         best_number, best = ranked[0]
         second = ranked[1][1] if len(ranked) > 1 else 0.0
-        if best >= _THRESHOLD and best - second >= _MARGIN:
+        if self.tuning.accepts(best, second):
             return FaqMatch(entry=self._entries[best_number], score=round(best, 4))
         suggestions = tuple(
             self._entries[number].id for number, score in ranked[:3] if score >= _SUGGEST_FLOOR
         )
         return FaqMatch(entry=None, score=round(best, 4), suggestions=suggestions)
 
+    def ranked(self, question: str, limit: int = 3) -> tuple[tuple[FaqEntry, float], ...]:
+        """Return the likeliest entries for `question` with their scores, best first."""
+        return tuple(
+            (self._entries[number], score) for number, score in self._ranked(question)[:limit]
+        )
+
+    def _ranked(self, question: str) -> list[tuple[int, float]]:
+        query = self._query(question)
+        return self._rank(query) if query.weights else []
+
     def _rank(self, query: _Query) -> list[tuple[int, float]]:
-        """Return (entry number, score) pairs, best first."""
-        if not query.weights:
-            return []
-        bm25: dict[int, float] = {}
-        overlap: dict[int, float] = {}
-        for term, weight in query.weights.items():
+        """Return (entry number, score) pairs of the likeliest entries, best first."""
+        weights = query.weights
+        mass: dict[int, float] = {}
+        get = mass.get
+        for term, weight in weights.items():
             for number, gain in self._postings.get(term, ()):
-                bm25[number] = bm25.get(number, 0.0) + gain * weight
-            for number in self._phrasing_postings.get(term, ()):
-                overlap[number] = overlap.get(number, 0.0) + weight
-        best_phrasing: dict[int, float] = {}
-        for number, shared in overlap.items():
-            recall = self._coverage(shared, query.total)
-            precision = min(shared / self._phrasing_weight[number], 1.0)
-            f_score = (1 + _BETA2) * precision * recall / (_BETA2 * precision + recall)
-            entry = self._phrasing_entry[number]
-            if f_score > best_phrasing.get(entry, 0.0):
-                best_phrasing[entry] = f_score
-        scores = {
-            number: _BM25_SHARE * self._coverage(bm25[number], query.total)
-            + (1 - _BM25_SHARE) * best_phrasing.get(number, 0.0)
-            for number in bm25
-        }
-        return sorted(scores.items(), key=lambda item: (-item[1], item[0]))
+                mass[number] = get(number, 0.0) + gain * weight
+        top = (
+            heapq.nlargest(_CANDIDATES, mass, key=mass.__getitem__)
+            if len(mass) > _CANDIDATES
+            else mass
+        )
+        asked = weights.keys()
+        total = query.total
+        share = self.tuning.bm25_share
+        scores = []
+        for number in top:
+            best = 0.0
+            for terms, weight in self._phrasings[number]:
+                shared = sum(weights[term] for term in terms & asked)
+                if shared:
+                    recall = self._coverage(shared, total)
+                    precision = min(shared / weight, 1.0)
+                    best = max(best, 2 * precision * recall / (precision + recall))
+            score = share * self._coverage(mass[number], total) + (1 - share) * best
+            scores.append((number, score))
+        return sorted(scores, key=lambda item: (-item[1], item[0]))
 
     def _coverage(self, matched: float, total: float) -> float:
         """Return the share of the question matched; unmatched words weigh sublinearly."""
         missing = max(total - matched, 0.0) / self._unit
-        return matched / (matched + self._unit * missing**_DILUTION) if matched > 0 else 0.0
+        dilution = self.tuning.dilution
+        return matched / (matched + self._unit * missing**dilution) if matched > 0 else 0.0
 
     def _query(self, question: str) -> _Query:
-        words = self._analyzer.words(question[:2000])
-        words = self._join_pairs(words)
+        """Weigh the question's terms; in a story with a question, the story weighs less."""
+        sentences = _sentences(question[:2000])
+        asking = [asks for _, asks in sentences]
+        context = self.tuning.context_weight if any(asking) and not all(asking) else 1.0
         weights: dict[str, float] = {}
-        unknown: set[str] = set()
-        for word in words:
+        unknown: dict[str, float] = {}
+        small_talk = self._analyzer.small_talk
+        said: list[tuple[str, float]] = []
+        for text, asks in sentences:
+            words = self._analyzer.words(text)
+            if not all(word in small_talk for word in words):  # "Hi! What is S-Comm?"
+                salience = 1.0 if asks else context
+                said += [(word, salience) for word in self._join_pairs(words)]
+        for word, salience in said:
             if word in self._stop_words:
                 continue
             term, weight = self._resolve(word)
-            if term is None or term in weights or term in unknown:
+            if term is None:
                 continue
-            if term in self._idf:
-                weights[term] = weight
-            else:
-                unknown.add(term)
+            found = weights if term in self._idf else unknown
+            weight = (weight if found is weights else self._unknown) * salience
+            if weight > found.get(term, 0.0):
+                found[term] = weight
             if len(weights) + len(unknown) >= _MAX_TERMS:
                 break
-        # Unknown words count less and less: a long message is not off-topic for its length.
-        total = sum(weights.values()) + self._unknown * len(unknown) ** _UNKNOWN_POWER
+        total = sum(weights.values()) + sum(unknown.values())
         return _Query(weights=weights, total=total)
 
     def _join_pairs(self, words: list[str]) -> list[str]:
@@ -427,23 +569,24 @@ class FaqIndex:
         if near[0] in self._stop_words:
             return None, 0.0
         near_stem = self._surface[near[0]]
-        return near_stem, self._idf[near_stem] * _CORRECTED_WEIGHT
+        return near_stem, self._idf[near_stem] * self.tuning.corrected_weight
 
     def _nearest(self, word: str, limit: int) -> list[str]:
         """Return indexed words within `limit` edits of `word`, closest and commonest first."""
-        found = process.extract(
-            word,
-            self._candidates.get(word[0], ()),
-            scorer=OSA.distance,
-            score_cutoff=limit,
-            limit=None,
-        )
-        ranked = [candidate for candidate, _, _ in sorted(found, key=lambda item: item[1:])]
-        if len(word) <= 5:
-            # Too many short words are one letter apart ("rain", "raid"): only swaps count.
-            ranked = [candidate for candidate in ranked if sorted(candidate) == sorted(word)]
-        return ranked
+        choices = [
+            candidate
+            for size in range(len(word) - limit, len(word) + limit + 1)
+            for candidate in self._candidates.get((word[:2], size), ())
+        ]
+        found = process.extract(word, choices, scorer=OSA.distance, score_cutoff=limit, limit=None)
+        found.sort(key=lambda item: (item[1], self._commonness[item[0]]))
+        # Real words are often one letter apart ("rain", "raid"): a short word may only swap.
+        return [
+            candidate
+            for candidate, _, _ in found
+            if len(word) > 5 or sorted(candidate) == sorted(word)
+        ]
 
 
-def _idf(count: int, seen: int) -> float:
+def _idf(count: int, seen: float) -> float:
     return math.log(1 + (count - seen + 0.5) / (seen + 0.5))

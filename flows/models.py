@@ -11,10 +11,12 @@ __all__ = [
     "Button",
     "Command",
     "Conversation",
+    "Count",
     "DeleteUser",
     "Effect",
     "Event",
     "Funnel",
+    "KeepUnanswered",
     "Outcome",
     "Press",
     "Profile",
@@ -175,7 +177,29 @@ class DeleteUser(_Frozen):
     pass
 
 
-Effect = Subscribe | Unsubscribe | SetLanguage | SetSource | RecordFunnel | DeleteUser
+class Count(_Frozen):
+    """Add one to an anonymous daily counter (answered, declined, urgent)."""
+
+    name: str
+
+
+class KeepUnanswered(_Frozen):
+    """Keep a declined question, already scrubbed, with nothing naming who asked."""
+
+    question: str
+    lang: str
+
+
+Effect = (
+    Subscribe
+    | Unsubscribe
+    | SetLanguage
+    | SetSource
+    | RecordFunnel
+    | DeleteUser
+    | Count
+    | KeepUnanswered
+)
 
 
 class Outcome(_Frozen):

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import aiosqlite
 
+from storage.admin import AdminRepo
 from storage.audit import AuditRepo
 from storage.funnel import FunnelRepo
 from storage.migrations import migrate
@@ -22,14 +23,16 @@ BUSY_TIMEOUT_MS = 5000
 class Database:
     """One connection and the repositories that share it."""
 
-    def __init__(self, connection: aiosqlite.Connection) -> None:
+    def __init__(self, connection: aiosqlite.Connection, path: Path | None = None) -> None:
         self.connection = connection
+        self.path = path
         self.users = UserRepo(connection)
         self.subscriptions = SubscriptionRepo(connection)
         self.funnel = FunnelRepo(connection)
         self.questions = QuestionRepo(connection)
         self.audit = AuditRepo(connection)
         self.outbox = OutboxRepo(connection)
+        self.admin = AdminRepo(connection, path)
 
     async def commit(self) -> None:
         """Commit the current transaction."""
@@ -55,4 +58,4 @@ async def open_database(path: Path | str, *, run_migrations: bool = True) -> Dat
     await connection.execute("PRAGMA synchronous=NORMAL")
     if run_migrations:
         await migrate(connection)
-    return Database(connection)
+    return Database(connection, path)

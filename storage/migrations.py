@@ -147,6 +147,29 @@ def m004_broadcasts() -> None:
     """Broadcast drafts and the per-recipient outbox."""
 
 
+@migration(
+    """
+    -- Users per funnel step, kept by triggers so /stats need not count a million rows.
+    CREATE TABLE funnel_totals (
+        step   TEXT PRIMARY KEY,
+        count  INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    INSERT INTO funnel_totals (step, count)
+        SELECT step, count(*) FROM funnel_events GROUP BY step;
+    CREATE TRIGGER funnel_totals_add AFTER INSERT ON funnel_events BEGIN
+        INSERT INTO funnel_totals (step, count) VALUES (NEW.step, 1)
+            ON CONFLICT (step) DO UPDATE SET count = count + 1;
+    END;
+    -- Also fires for the cascade when a user erases their data.
+    CREATE TRIGGER funnel_totals_remove AFTER DELETE ON funnel_events BEGIN
+        UPDATE funnel_totals SET count = count - 1 WHERE step = OLD.step;
+    END;
+    """
+)
+def m005_admin() -> None:
+    """Funnel totals for admin statistics."""
+
+
 async def migrate(db: aiosqlite.Connection) -> list[str]:
     """Apply the migrations not yet recorded; return the names applied."""
     await db.execute(

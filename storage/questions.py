@@ -34,6 +34,10 @@ class QuestionRepo:
             "INSERT INTO unanswered_questions (lang, question, asked_at) VALUES (?, ?, ?)",
             (lang, question, iso(now)),
         )
+        await self.prune(now)
+
+    async def prune(self, now: datetime) -> None:
+        """Drop declined questions older than KEEP_DAYS."""
         await self._db.execute(
             "DELETE FROM unanswered_questions WHERE asked_at < ?",
             (iso(now - timedelta(days=KEEP_DAYS)),),
@@ -59,7 +63,8 @@ class QuestionRepo:
 
     async def totals(self, since: datetime | None = None) -> dict[str, int]:
         """Sum the counters, optionally from a day on."""
-        sql, params = "SELECT name, sum(count) FROM daily_counts", ()
+        sql = "SELECT name, sum(count) FROM daily_counts"
+        params: tuple[str, ...] = ()
         if since is not None:
             sql, params = sql + " WHERE day >= ?", (since.strftime("%Y-%m-%d"),)
         async with self._db.execute(sql + " GROUP BY name", params) as cursor:

@@ -95,8 +95,8 @@ def test_broken_yaml_gives_the_line(campaign: Path) -> None:
 
 
 def test_a_language_without_its_files(campaign: Path) -> None:
-    _replace(campaign / "campaign.yaml", "languages: [en]", "languages: [en, es]")
-    assert any("es/texts.yaml:1: file is missing" in p for p in _problems(campaign))
+    _replace(campaign / "campaign.yaml", "languages: [en, es, pt]", "languages: [en, es, pt, fr]")
+    assert any("fr/texts.yaml:1: file is missing" in p for p in _problems(campaign))
 
 
 def test_content_check_command(campaign: Path) -> None:

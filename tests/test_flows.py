@@ -12,9 +12,11 @@ from flows.faq import FaqIndex
 from flows.models import (
     Command,
     Conversation,
+    Count,
     DeleteUser,
     Event,
     Funnel,
+    KeepUnanswered,
     Outcome,
     Press,
     Profile,
@@ -31,7 +33,7 @@ from flows.models import (
 
 @pytest.fixture(scope="module")
 def indexes(content: Content) -> dict[str, FaqIndex]:
-    return {code: FaqIndex.build(pack.faq, code) for code, pack in content.packs.items()}
+    return {code: FaqIndex.from_pack(pack) for code, pack in content.packs.items()}
 
 
 def run(
@@ -210,3 +212,47 @@ def test_free_text_answers_from_the_knowledge_file(
 def test_gibberish_is_declined_honestly(content: Content, indexes: dict[str, FaqIndex]) -> None:
     outcome = run(content, indexes, Text(text="qwzx vbnm plok"))
     assert outcome.replies[0].text == content.fill(texts(content).faq_fallback)
+
+
+def test_urgent_words_of_every_language_get_the_hotline_at_once(
+    content: Content, indexes: dict[str, FaqIndex]
+) -> None:
+    for code, pack in content.packs.items():
+        for phrase in pack.texts.urgent_words:
+            outcome = run(content, indexes, Text(text=f"Please help, {phrase.upper()}!!"))
+            assert outcome.replies[0].text == content.fill(content.pack("en").texts.urgent), (
+                code,
+                phrase,
+            )
+            assert not any(isinstance(e, KeepUnanswered) for e in outcome.effects)
+    calm = run(content, indexes, Text(text="what did the coalition do to win?"))
+    assert calm.replies[0].text != content.fill(texts(content).urgent)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "my A-number is A123-456-789 will they find me",
+        "my ssn is 123-45-6789 is that in the database",
+        "I live at 45 Blue Hill Ave apt 3, will police send my prints",
+        "I am undocumented, is the bot safe",
+    ],
+)
+def test_personal_details_are_never_kept(
+    content: Content, indexes: dict[str, FaqIndex], question: str
+) -> None:
+    outcome = run(content, indexes, Text(text=question))
+    assert outcome.replies[0].text == content.fill(texts(content).sensitive_notice)
+    kept = " ".join(e.question for e in outcome.effects if isinstance(e, KeepUnanswered))
+    for secret in ("123-456-789", "123-45-6789", "45 Blue Hill", "undocumented"):
+        assert secret not in kept
+
+
+def test_declined_questions_are_kept_without_who_asked(
+    content: Content, indexes: dict[str, FaqIndex]
+) -> None:
+    outcome = run(content, indexes, Text(text="will it rain in boston tomorrow"))
+    assert KeepUnanswered(question="will it rain in boston tomorrow", lang="en") in outcome.effects
+    assert Count(name="declined") in outcome.effects
+    answered = run(content, indexes, Text(text="What is S-Comm?"))
+    assert Count(name="answered") in answered.effects

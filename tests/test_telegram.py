@@ -239,3 +239,22 @@ async def test_the_bot_process_stops_cleanly_and_resumes(
         proc.send_signal(signal.SIGINT)
         await asyncio.wait_for(proc.communicate(), 20)
     assert proc.returncode == 0
+
+
+async def test_a_user_who_blocks_the_bot_is_no_longer_a_subscriber(
+    fake: FakeTelegram, bot_settings: Settings
+) -> None:
+    async with running(bot_settings) as app:
+        await reply_to(fake, USER, lambda: fake.send_command(USER, "subscribe"))
+        fake.block_bot(USER)
+        outreach = app.bot_data.outreach
+
+        async def status() -> str | None:
+            profile = await outreach.db.users.profile(USER)
+            return profile.status.value if profile else None
+
+        for _ in range(200):
+            if await status() == "blocked":
+                break
+            await asyncio.sleep(0.02)
+        assert await status() == "blocked"

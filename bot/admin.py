@@ -1,0 +1,116 @@
+"""Admin commands in Telegram: /optins, /export, /stats, /unanswered, /audit.
+
+Registered on the StaffRouter with Role.ADMIN: the role is checked on every call (also a
+press on an old page of the list), each call is in the audit log, and anyone else gets the
+answer an unknown command or a stale button gets.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from telegram import InputFile, Message, Update
+from telegram.constants import ParseMode
+
+from bot.render import send
+from bot.review import export_optins, gather_stats, load_page
+from bot.staff import StaffRouter
+from flows.admin import PAGE_BUTTON, AdminView, parse_page
+from flows.models import Reply, Role
+from storage.questions import KEEP_DAYS
+
+if TYPE_CHECKING:
+    from bot.app import BotContext
+
+__all__ = ["AUDIT_LINES", "register"]
+
+AUDIT_LINES = 20
+
+
+def register(staff: StaffRouter) -> None:
+    """Add the admin commands and the list's page buttons."""
+    staff.command("optins", Role.ADMIN, optins)
+    staff.button(PAGE_BUTTON, Role.ADMIN, turn_page)
+    staff.command("export", Role.ADMIN, export)
+    staff.command("stats", Role.ADMIN, stats)
+    staff.command("unanswered", Role.ADMIN, unanswered)
+    staff.command("audit", Role.ADMIN, audit)
+
+
+def _view(update: Update, context: BotContext) -> AdminView:
+    user = update.effective_user
+    lang = context.outreach.first_language(user.language_code if user else None)
+    return AdminView(context.outreach.content, lang)
+
+
+async def _show(update: Update, context: BotContext, reply: Reply) -> None:
+    chat = update.effective_chat
+    assert chat is not None
+    query = update.callback_query
+    pressed = query.message if query and isinstance(query.message, Message) else None
+    await send(context.bot, chat.id, reply, pressed)
+
+
+async def optins(update: Update, context: BotContext, arg: str) -> None:
+    """Show a page of the opt-in list: `/optins [PAGE]`."""
+    view = _view(update, context)
+    requested = parse_page(arg)
+    if requested is None:
+        await _show(update, context, view.bad_page())
+        return
+    page = await load_page(context.outreach.db, requested)
+    names = context.outreach.settings.store_names
+    await _show(update, context, view.optins(page, names=names))
+
+
+async def turn_page(update: Update, context: BotContext, data: str) -> None:
+    """Show the page a previous/next button asks for, in place of the pressed one."""
+    # The data may be forged: anything but a page number shows the first page.
+    requested = parse_page(data.partition(":")[2]) or 1
+    page = await load_page(context.outreach.db, requested)
+    names = context.outreach.settings.store_names
+    await _show(update, context, _view(update, context).optins(page, names=names, edit=True))
+
+
+async def export(update: Update, context: BotContext, _: str) -> None:
+    """Send the whole opt-in list as a CSV document, written through a temporary file."""
+    chat = update.effective_chat
+    assert chat is not None
+    outreach = context.outreach
+    now = outreach.clock()
+    names = outreach.settings.store_names
+    # An unnamed temporary file: gone from the disk at once, and from memory after the upload.
+    with tempfile.TemporaryFile() as file:
+        rows = await export_optins(outreach.db, file, "csv", names=names)
+        file.seek(0)
+        document = InputFile(file, filename=f"optins-{now:%Y-%m-%d}.csv", read_file_handle=False)
+        caption = _view(update, context).export_caption(rows, f"{now:%Y-%m-%d %H:%M}")
+        await context.bot.send_document(
+            chat.id, document, caption=caption, parse_mode=ParseMode.HTML
+        )
+
+
+async def stats(update: Update, context: BotContext, _: str) -> None:
+    """Show subscriber counts, new opt-ins, the funnel with conversions, and question counts."""
+    outreach = context.outreach
+    numbers = await gather_stats(outreach.db, outreach.clock())
+    await _show(update, context, _view(update, context).stats(numbers))
+
+
+async def unanswered(update: Update, context: BotContext, _: str) -> None:
+    """List the questions the bot declined most often; nothing in it says who asked."""
+    outreach = context.outreach
+    now = outreach.clock()
+    await outreach.db.questions.prune(now)
+    await outreach.db.commit()
+    since = now - timedelta(days=KEEP_DAYS)
+    questions = await outreach.db.questions.top_unanswered(since)
+    await _show(update, context, _view(update, context).unanswered(questions, KEEP_DAYS))
+
+
+async def audit(update: Update, context: BotContext, _: str) -> None:
+    """Show the latest protected actions: when, who, what."""
+    entries = await context.outreach.db.audit.latest(AUDIT_LINES)
+    await _show(update, context, _view(update, context).audit(entries))
