@@ -90,13 +90,20 @@ def broadcast_rate(settings: Settings) -> float:
 
 async def deliver(bot: Bot, chat_id: int, broadcast: Broadcast, *, paid: bool = False) -> None:
     """Send a broadcast's message to one chat exactly as subscribers see it."""
-    extra = {"allow_paid_broadcast": True} if paid else {}
+    paid_broadcast = True if paid else None
     if broadcast.kind is BroadcastKind.COPY:
         assert broadcast.from_chat_id is not None and broadcast.message_id is not None
-        await bot.copy_message(chat_id, broadcast.from_chat_id, broadcast.message_id, **extra)
+        await bot.copy_message(
+            chat_id,
+            broadcast.from_chat_id,
+            broadcast.message_id,
+            allow_paid_broadcast=paid_broadcast,
+        )
     elif broadcast.kind is BroadcastKind.TEXT:
         assert broadcast.text is not None
-        await bot.send_message(chat_id, broadcast.text, parse_mode=ParseMode.HTML, **extra)
+        await bot.send_message(
+            chat_id, broadcast.text, parse_mode=ParseMode.HTML, allow_paid_broadcast=paid_broadcast
+        )
     else:
         raise ValueError(f"broadcast {broadcast.id} has nothing to send")
 
@@ -344,7 +351,8 @@ class BroadcastSender:
                         await refill  # surface its error, if any
                     refill = asyncio.create_task(self._sync(job))
                 if not job.queue:
-                    await refill
+                    if refill is not None:
+                        await refill
                     refill = None
                     if not job.queue and not await self._idle(job):
                         return
