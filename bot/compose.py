@@ -19,12 +19,13 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest
 
 from bot.broadcast import deliver
+from bot.render import send
 from bot.service import Who
 from bot.staff import Action, StaffRouter
 from flows.broadcast import ButtonAction, button_data, parse_button, parse_compose
 from flows.content import BroadcastTexts
 from flows.engine import normalize_word
-from flows.models import Conversation, Role, State
+from flows.models import Conversation, Role, State, Text
 from storage.outbox import Broadcast
 
 if TYPE_CHECKING:
@@ -152,10 +153,13 @@ async def composed(update: Update, context: BotContext, _: str) -> None:
     draft = await db.outbox.open_draft(who.user_id)
     await _set_state(update, context, State.IDLE)
     if message.text is not None and _is_stop_word(context, message.text):
+        # STOP unsubscribes wherever one is (CONTRACTS.md); it also drops the broadcast.
         if draft is not None:
             await db.outbox.cancel(draft.id, outreach.clock())
         await db.commit()
         await _say(update, context, _fill(context, texts.composing_cancelled))
+        for reply in await outreach.handle(who, Text(text=message.text)):
+            await send(context.bot, chat.id, reply)
         return
     draft_id = draft.id if draft is not None else None
     if draft_id is None:
