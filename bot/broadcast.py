@@ -199,8 +199,8 @@ class BroadcastSender:
         self.rate = broadcast_rate(settings)
         self.pacer = Pacer(self.rate)
         self.stats = SenderStats()
-        # Claim about a quarter second of sends at a time: few commits, few rows at risk.
-        self.batch = max(1, min(500, math.ceil(self.rate / 4)))
+        # Claim about a tenth of a second of sends at a time: few commits, few rows at risk.
+        self.batch = max(1, min(500, math.ceil(self.rate / 10)))
         self.max_inflight = max_inflight or max(4, min(128, math.ceil(self.rate / 5)))
         self._read_timeout = read_timeout
         self._db: Database | None = None

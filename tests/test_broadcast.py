@@ -673,5 +673,5 @@ async def test_killing_the_process_mid_broadcast_loses_and_repeats_nothing(
         assert delivered(fake, user) == (1 if user not in unknown else delivered(fake, user))
         assert delivered(fake, user) <= 1, user
     assert all(delivered(fake, u) == 1 for u in subscribers if u not in unknown)
-    assert len(unknown) <= 15
+    assert len(unknown) <= 10  # claimed or unrecorded at the kill: about 0.1 s of sending
     assert await query(path, "SELECT state FROM broadcasts") == [("done",)]
