@@ -19,7 +19,8 @@ from telegram.ext import (
     filters,
 )
 
-from bot import admin
+from bot import admin, compose
+from bot.broadcast import BroadcastSender
 from bot.config import Settings
 from bot.render import send
 from bot.service import Outreach, Who
@@ -38,6 +39,7 @@ class Deps:
 
     outreach: Outreach
     staff: StaffRouter
+    sender: BroadcastSender
 
 
 class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], Deps]):
@@ -50,6 +52,10 @@ class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], D
     @property
     def staff(self) -> StaffRouter:
         return self.bot_data.staff
+
+    @property
+    def sender(self) -> BroadcastSender:
+        return self.bot_data.sender
 
 
 BotApp = Application[Any, BotContext, dict[Any, Any], dict[Any, Any], Deps, Any]
@@ -71,8 +77,14 @@ def build_application(settings: Settings, content: Content | None = None) -> Bot
         app.bot_data.outreach = outreach
         app.bot_data.staff = staff
         await _register_commands(app, content)
+        sender = BroadcastSender(settings, content, clock=outreach.clock)
+        await sender.start()
+        app.bot_data.sender = sender
 
     async def post_shutdown(app: BotApp) -> None:
+        sender = getattr(app.bot_data, "sender", None)
+        if sender is not None:
+            await sender.stop()
         outreach = getattr(app.bot_data, "outreach", None)
         if outreach is not None:
             await outreach.db.close()
@@ -103,6 +115,7 @@ def build_application(settings: Settings, content: Content | None = None) -> Bot
 def _register_features(staff: StaffRouter) -> None:
     """Add the organizer and admin commands."""
     admin.register(staff)
+    compose.register(staff)
 
 
 async def _register_commands(app: BotApp, content: Content) -> None:
@@ -138,9 +151,10 @@ async def _run(
 
 def parse_command(text: str) -> Command:
     """Split `/name@Bot arg...` into a command event."""
-    head, _, arg = text.strip().partition(" ")
+    # Any whitespace ends the command: "/broadcast" is often followed by a new line.
+    head, *rest = text.strip().split(maxsplit=1) or [""]
     name = head.removeprefix("/").split("@", 1)[0].lower()
-    return Command(name=name, arg=arg.strip())
+    return Command(name=name, arg=rest[0].strip() if rest else "")
 
 
 async def _staff(

@@ -133,6 +133,7 @@ class Outreach:
                 case DeleteUser():
                     await self.db.users.delete(user_id)
                     await self.db.audit.forget(user_id)
+                    await self.db.outbox.forget(user_id)
                     logger.info("a user erased their data")
                     return  # nothing more may name them
                 case Subscribe(method=method):

@@ -203,12 +203,70 @@ class Faq(_Model):
     entries: list[FaqEntry] = Field(min_length=1)
 
 
+class BroadcastButtons(_Model):
+    """Labels of the broadcast buttons."""
+
+    send: str = Text
+    test: str = Text
+    cancel: str = Text
+    stop: str = Text
+
+
+class BroadcastStates(_Model):
+    """How a broadcast's state is named in lists."""
+
+    draft: str = Text
+    sending: str = Text
+    done: str = Text
+    cancelled: str = Text
+
+
 class BroadcastTexts(_Model):
     """What organizers see when they broadcast (section `broadcast` of staff.yaml)."""
 
-    placeholders: ClassVar[frozenset[str]] = frozenset()
+    placeholders: ClassVar[frozenset[str]] = frozenset(
+        {
+            "id",
+            "recipients",
+            "audience",
+            "language",
+            "languages",
+            "error",
+            "sent",
+            "blocked",
+            "failed",
+            "unknown",
+            "pending",
+            "remaining",
+            "rate",
+            "eta",
+            "elapsed",
+            "state",
+            "created",
+        }
+    )
 
-    placeholder: str = ""
+    prompt: str = Text
+    bad_language: str = Text
+    composing_cancelled: str = Text
+    confirm: str = Text
+    no_recipients: str = Text
+    audience_all: str = Text
+    audience_lang: str = Text
+    preview_failed: str = Text
+    test_sent: str = Text
+    draft_cancelled: str = Text
+    already_started: str = Text
+    not_available: str = Text
+    queued: str = Text
+    progress: str = Text
+    finished: str = Text
+    stopped: str = Text
+    list_title: str = Text
+    list_item: str = Text
+    list_empty: str = Text
+    states: BroadcastStates
+    buttons: BroadcastButtons
 
 
 class FunnelLabels(_Model):
@@ -296,7 +354,7 @@ class StaffTexts(_Model):
 
     placeholders: ClassVar[frozenset[str]] = BroadcastTexts.placeholders | AdminTexts.placeholders
 
-    broadcast: BroadcastTexts = BroadcastTexts()
+    broadcast: BroadcastTexts
     admin: AdminTexts
 
 

@@ -45,6 +45,7 @@ class State(StrEnum):
     LEARNING = "learning"
     ACTING = "acting"
     CONFIRMING_DELETE = "confirming_delete"
+    COMPOSING_BROADCAST = "composing_broadcast"
 
 
 class Status(StrEnum):

@@ -10,6 +10,7 @@ from storage.admin import AdminRepo
 from storage.audit import AuditRepo
 from storage.funnel import FunnelRepo
 from storage.migrations import migrate
+from storage.outbox import OutboxRepo
 from storage.questions import QuestionRepo
 from storage.subscriptions import SubscriptionRepo
 from storage.users import UserRepo
@@ -30,6 +31,7 @@ class Database:
         self.funnel = FunnelRepo(connection)
         self.questions = QuestionRepo(connection)
         self.audit = AuditRepo(connection)
+        self.outbox = OutboxRepo(connection)
         self.admin = AdminRepo(connection, path)
 
     async def commit(self) -> None:

@@ -108,6 +108,47 @@ def m003_audit() -> None:
 
 @migration(
     """
+    -- A broadcast: a draft until "Send" moves it to 'sending', exactly once.
+    CREATE TABLE broadcasts (
+        id                 INTEGER PRIMARY KEY,
+        author_id          INTEGER,
+        chat_id            INTEGER,
+        state              TEXT NOT NULL
+                           CHECK (state IN ('draft', 'sending', 'done', 'cancelled')),
+        kind               TEXT CHECK (kind IN ('text', 'copy')),
+        text               TEXT,
+        from_chat_id       INTEGER,
+        message_id         INTEGER,
+        lang               TEXT,
+        created_at         TEXT NOT NULL,
+        started_at         TEXT,
+        finished_at        TEXT,
+        status_message_id  INTEGER
+    );
+    CREATE INDEX broadcasts_by_state ON broadcasts(state, id);
+    -- The outbox: one row per recipient. 'sending' is committed before the request goes out,
+    -- so a row found 'sending' after a crash may have arrived and becomes 'unknown'.
+    CREATE TABLE broadcast_recipients (
+        broadcast_id  INTEGER NOT NULL REFERENCES broadcasts(id) ON DELETE CASCADE,
+        user_id       INTEGER NOT NULL REFERENCES users(user_id) ON DELETE CASCADE,
+        chat_id       INTEGER NOT NULL,
+        state         TEXT NOT NULL DEFAULT 'pending' CHECK (state IN
+                      ('pending', 'sending', 'sent', 'blocked', 'failed', 'unknown')),
+        attempts      INTEGER NOT NULL DEFAULT 0,
+        next_at       REAL NOT NULL DEFAULT 0,
+        error         TEXT,
+        PRIMARY KEY (broadcast_id, user_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX broadcast_recipients_due ON broadcast_recipients(broadcast_id, state, next_at);
+    CREATE INDEX broadcast_recipients_by_user ON broadcast_recipients(user_id);
+    """
+)
+def m004_broadcasts() -> None:
+    """Broadcast drafts and the per-recipient outbox."""
+
+
+@migration(
+    """
     -- Users per funnel step, kept by triggers so /stats need not count a million rows.
     CREATE TABLE funnel_totals (
         step   TEXT PRIMARY KEY,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 import aiosqlite
@@ -42,4 +43,12 @@ class SubscriptionRepo:
             "UPDATE subscriptions SET status = ?, changed_at = ?, change_method = ?"
             " WHERE user_id = ?",
             (status.value, iso(now), method, user_id),
+        )
+
+    async def mark_blocked(self, user_ids: Iterable[int], *, method: str, now: datetime) -> None:
+        """Mark active subscribers who blocked the bot (or whose chat is gone) as blocked."""
+        await self._db.executemany(
+            "UPDATE subscriptions SET status = 'blocked', changed_at = ?, change_method = ?"
+            " WHERE user_id = ? AND status = 'active'",
+            [(iso(now), method, user_id) for user_id in user_ids],
         )
