@@ -13,6 +13,8 @@ from bot.config import Settings, load_settings
 from bot.service import Outreach
 from flows.content import Content, load_content
 from storage import Database, open_database
+from tests.botkit import TOKEN
+from tests.fake_telegram import FakeTelegram
 
 ROOT = Path(__file__).resolve().parent.parent
 CONTENT_DIR = ROOT / "content"
@@ -85,3 +87,12 @@ def clock() -> Clock:
 @pytest.fixture
 def outreach(settings: Settings, content: Content, db: Database, clock: Clock) -> Outreach:
     return Outreach(settings, content, db, clock=clock)
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeTelegram]:
+    """A fake Bot API server on 127.0.0.1 for this test."""
+    server = FakeTelegram(TOKEN)
+    await server.start()
+    yield server
+    await server.stop()

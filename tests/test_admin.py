@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -15,20 +15,12 @@ from bot.config import Settings
 from flows.admin import CSV_COLUMNS
 from storage import open_database
 from tests.admin_data import add_subscriber, add_subscribers
+from tests.botkit import TOKEN, buttons, reply_to, running
 from tests.fake_telegram import FakeTelegram
-from tests.test_telegram import TOKEN, buttons, reply_to, running
 
 ADMIN, ORGANIZER, STRANGER = 1001, 2002, 5551
 COMMANDS = ("optins", "optins 2", "optins x", "export", "stats", "unanswered", "audit")
 HOSTILE = '=HYPERLINK("http://evil.example","x")'
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeTelegram]:
-    server = FakeTelegram(TOKEN)
-    await server.start()
-    yield server
-    await server.stop()
 
 
 @pytest.fixture

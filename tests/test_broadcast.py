@@ -12,34 +12,24 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import aiosqlite
 import pytest
 from telegram import Bot
 
-from bot.app import build_application
 from bot.broadcast import BroadcastSender, broadcast_rate
 from bot.config import Settings
 from flows.broadcast import RetryPolicy
 from flows.content import BroadcastTexts, Content
 from flows.models import Status
 from storage import Database, open_database
+from tests.botkit import TOKEN, buttons, query, reply_to, running
 from tests.conftest import ROOT
 from tests.fake_telegram import FakeTelegram
 
-TOKEN = "123456:TEST-token"
 ORG = 2002
 ADMIN = 1001
 STRANGER = 7007
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 SEND_METHODS = ("sendMessage", "copyMessage", "sendPhoto", "sendDocument")
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeTelegram]:
-    server = FakeTelegram(TOKEN)
-    await server.start()
-    yield server
-    await server.stop()
 
 
 @pytest.fixture
@@ -92,12 +82,6 @@ async def seed(
         await db.close()
 
 
-async def query(path: Path, sql: str, *params: Any) -> list[tuple[Any, ...]]:
-    """Run one read query on the bot's database file."""
-    async with aiosqlite.connect(path) as db, db.execute(sql, params) as cursor:
-        return [tuple(row) async for row in cursor]
-
-
 def sends_to(fake: FakeTelegram, chat_id: int) -> int:
     """Count the send requests that reached the fake for a chat, failed or not."""
     return sum(1 for name, p in fake.calls if name in SEND_METHODS and p.get("chat_id") == chat_id)
@@ -105,36 +89,6 @@ def sends_to(fake: FakeTelegram, chat_id: int) -> int:
 
 def delivered(fake: FakeTelegram, chat_id: int) -> int:
     return len(fake.deliveries.get(chat_id, []))
-
-
-def buttons(message: dict[str, Any]) -> dict[str, str]:
-    """Map each button's label to its callback data."""
-    rows = (message.get("reply_markup") or {}).get("inline_keyboard", [])
-    return {b["text"]: b.get("callback_data") for row in rows for b in row}
-
-
-@asynccontextmanager
-async def running(settings: Settings) -> AsyncIterator[Any]:
-    """Run the bot in this event loop, polling the fake, as `run_polling` would."""
-    app = build_application(settings)
-    async with app:
-        await app.post_init(app)
-        await app.start()
-        await app.updater.start_polling(poll_interval=0.0, timeout=1)
-        try:
-            yield app
-        finally:
-            await app.updater.stop()
-            await app.stop()
-            await app.post_shutdown(app)
-
-
-async def reply(fake: FakeTelegram, chat_id: int, action: Callable[[], object]) -> dict[str, Any]:
-    """Do something as a user and wait for the bot's next new message in that chat."""
-    before = len(fake.messages(chat_id))
-    action()
-    await fake.wait_for(lambda: len(fake.messages(chat_id)) > before)
-    return fake.messages(chat_id)[-1]
 
 
 async def confirm_for(
@@ -210,7 +164,7 @@ async def test_a_photo_is_copied_with_its_caption(
 ) -> None:
     await seed(bot_settings.database_path, range(100, 110))
     async with running(bot_settings):
-        prompt = await reply(fake, ORG, lambda: fake.send_command(ORG, "broadcast"))
+        prompt = await reply_to(fake, ORG, lambda: fake.send_command(ORG, "broadcast"))
         assert prompt["text"].startswith("📣 Send me the message")
         photo_id = 0
 
@@ -235,24 +189,24 @@ async def test_strangers_get_the_unknown_command_reply(
 ) -> None:
     await seed(bot_settings.database_path, range(100, 105))
     async with running(bot_settings):
-        unknown = await reply(fake, STRANGER, lambda: fake.send_command(STRANGER, "frobnicate"))
+        unknown = await reply_to(fake, STRANGER, lambda: fake.send_command(STRANGER, "frobnicate"))
         for command, arg in (("broadcast", "hello all"), ("broadcast", ""), ("broadcasts", "")):
-            answer = await reply(
+            answer = await reply_to(
                 fake, STRANGER, lambda c=command, a=arg: fake.send_command(STRANGER, c, a)
             )
             assert answer["text"] == unknown["text"]
             assert answer.get("reply_markup") == unknown.get("reply_markup")
         # The organizer's draft, pressed by a stranger with forged data: the old-button reply.
         confirm = await confirm_for(fake, texts, lambda: fake.send_command(ORG, "broadcast", "x"))
-        stale = await reply(
+        stale = await reply_to(
             fake, STRANGER, lambda: fake.press_button(STRANGER, unknown["message_id"], "bc:send:1")
         )
         assert "older message" in stale["text"]
-        forged = await reply(
+        forged = await reply_to(
             fake, ORG, lambda: fake.press_button(ORG, confirm["message_id"], "bc:send:99")
         )
         assert forged["text"] == texts.not_available
-        odd = await reply(
+        odd = await reply_to(
             fake, ORG, lambda: fake.press_button(ORG, confirm["message_id"], "bc:send:1:x")
         )
         assert odd["text"] == texts.not_available
@@ -268,7 +222,9 @@ async def test_an_admin_may_broadcast_and_target_a_language(
     await seed(bot_settings.database_path, range(100, 106), lang="en")
     await seed(bot_settings.database_path, range(200, 203), lang="fr")
     async with running(bot_settings):
-        bad = await reply(fake, ADMIN, lambda: fake.send_command(ADMIN, "broadcast", "lang=zz hi"))
+        bad = await reply_to(
+            fake, ADMIN, lambda: fake.send_command(ADMIN, "broadcast", "lang=zz hi")
+        )
         assert "“zz”" in bad["text"] and "en" in bad["text"]
         confirm = await confirm_for(
             fake,
@@ -279,7 +235,7 @@ async def test_an_admin_may_broadcast_and_target_a_language(
         assert "<b>6</b> subscribers (language: English)" in confirm["text"]
         fake.press_button(ADMIN, confirm["message_id"], buttons(confirm)[texts.buttons.send])
         await finished(fake, ADMIN)
-        listing = await reply(fake, ADMIN, lambda: fake.send_command(ADMIN, "broadcasts"))
+        listing = await reply_to(fake, ADMIN, lambda: fake.send_command(ADMIN, "broadcasts"))
     assert [delivered(fake, u) for u in range(100, 106)] == [1] * 6
     assert not any(delivered(fake, u) for u in range(200, 203))
     assert fake.deliveries[100][0]["text"] == "Hello English speakers"
@@ -299,18 +255,18 @@ async def test_cancel_a_draft_or_a_composition(
         calls = len(fake.calls)
         fake.press_button(ORG, confirm["message_id"], data[texts.buttons.cancel])
         await fake.wait_for(lambda: any(n == "editMessageText" for n, _ in fake.calls[calls:]))
-        gone = await reply(
+        gone = await reply_to(
             fake,
             ORG,
             lambda: fake.press_button(ORG, confirm["message_id"], data[texts.buttons.send]),
         )
         assert gone["text"] == texts.not_available
-        await reply(fake, ORG, lambda: fake.send_command(ORG, "broadcast"))
+        await reply_to(fake, ORG, lambda: fake.send_command(ORG, "broadcast"))
         fake.send_text(ORG, "stop")  # cancels the broadcast, and unsubscribes as always
         await fake.wait_for_message(ORG, "not subscribed")
         assert fake.messages(ORG)[-2]["text"] == texts.composing_cancelled
         # Now idle again: the next text is a question, not a broadcast.
-        await reply(fake, ORG, lambda: fake.send_text(ORG, "what is s-comm?"))
+        await reply_to(fake, ORG, lambda: fake.send_text(ORG, "what is s-comm?"))
     assert not any(delivered(fake, user) for user in range(100, 105))
     rows = await query(bot_settings.database_path, "SELECT state FROM broadcasts ORDER BY id")
     assert rows == [("cancelled",), ("cancelled",)]
@@ -370,7 +326,7 @@ async def test_buttons_are_checked_again_when_the_role_is_gone(
     async with running(settings):
         confirm = await confirm_for(fake, texts, lambda: fake.send_command(ORG, "broadcast", "x"))
     async with running(make_bot_settings(organizer_ids="")):
-        stale = await reply(
+        stale = await reply_to(
             fake,
             ORG,
             lambda: fake.press_button(

@@ -6,29 +6,19 @@ import asyncio
 import os
 import signal
 import sys
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import aiosqlite
 import pytest
 
-from bot.app import build_application
 from bot.config import Settings
+from tests.botkit import TOKEN, buttons, reply_to, running
 from tests.conftest import ROOT
 from tests.fake_telegram import FakeTelegram
 
 USER = 5551
-TOKEN = "123456:TEST-token"
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeTelegram]:
-    server = FakeTelegram(TOKEN)
-    await server.start()
-    yield server
-    await server.stop()
 
 
 @pytest.fixture
@@ -36,38 +26,6 @@ def bot_settings(fake: FakeTelegram, make_settings: Callable[..., Settings]) -> 
     return make_settings(
         telegram_bot_token=TOKEN, telegram_api_url=fake.url, admin_ids="1001", log_level="DEBUG"
     )
-
-
-@asynccontextmanager
-async def running(settings: Settings) -> AsyncIterator[Any]:
-    """Run the bot in this event loop, polling the fake, as `run_polling` would."""
-    app = build_application(settings)
-    async with app:
-        await app.post_init(app)
-        await app.start()
-        await app.updater.start_polling(poll_interval=0.0, timeout=1)
-        try:
-            yield app
-        finally:
-            await app.updater.stop()
-            await app.stop()
-            await app.post_shutdown(app)
-
-
-def buttons(message: dict[str, Any]) -> dict[str, str]:
-    """Map each button's label to its callback data (or url)."""
-    rows = (message.get("reply_markup") or {}).get("inline_keyboard", [])
-    return {b["text"]: b.get("callback_data") or b.get("url") for row in rows for b in row}
-
-
-async def reply_to(
-    fake: FakeTelegram, chat_id: int, action: Callable[[], object]
-) -> dict[str, Any]:
-    """Do something as the user and wait for the bot's next new message."""
-    before = len(fake.messages(chat_id))
-    action()
-    await fake.wait_for(lambda: len(fake.messages(chat_id)) > before)
-    return fake.messages(chat_id)[-1]
 
 
 async def edited(fake: FakeTelegram, message: dict[str, Any], data: str) -> dict[str, Any]:

@@ -1,0 +1,54 @@
+"""The end-to-end harness: run the bot against the fake Bot API and act as its users."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+from bot.app import build_application
+from bot.config import Settings
+from tests.fake_telegram import FakeTelegram
+
+TOKEN = "123456:TEST-token"
+
+
+@asynccontextmanager
+async def running(settings: Settings) -> AsyncIterator[Any]:
+    """Run the bot in this event loop, polling the fake, as `run_polling` would."""
+    app = build_application(settings)
+    async with app:
+        await app.post_init(app)
+        await app.start()
+        await app.updater.start_polling(poll_interval=0.0, timeout=1)
+        try:
+            yield app
+        finally:
+            await app.updater.stop()
+            await app.stop()
+            await app.post_shutdown(app)
+
+
+def buttons(message: dict[str, Any]) -> dict[str, str]:
+    """Map each button's label to its callback data (or url)."""
+    rows = (message.get("reply_markup") or {}).get("inline_keyboard", [])
+    return {b["text"]: b.get("callback_data") or b.get("url") for row in rows for b in row}
+
+
+async def reply_to(
+    fake: FakeTelegram, chat_id: int, action: Callable[[], object]
+) -> dict[str, Any]:
+    """Do something as a user and wait for the bot's next new message in that chat."""
+    before = len(fake.messages(chat_id))
+    action()
+    await fake.wait_for(lambda: len(fake.messages(chat_id)) > before)
+    return fake.messages(chat_id)[-1]
+
+
+async def query(path: Path, sql: str, *params: Any) -> list[tuple[Any, ...]]:
+    """Run one read query on the bot's database file."""
+    async with aiosqlite.connect(path) as db, db.execute(sql, params) as cursor:
+        return [tuple(row) async for row in cursor]
