@@ -113,13 +113,26 @@ def _content_check(folder: Path) -> int:
 
 
 def _run(settings: Settings, content: Content) -> int:
+    from telegram.error import InvalidToken, TelegramError
+
     from bot.app import build_application
 
     app = build_application(settings, content)
     logger.info("serving Telegram at %s by long polling", settings.telegram_api_url)
-    app.run_polling(
-        allowed_updates=["message", "edited_message", "callback_query", "my_chat_member"]
-    )
+    try:
+        app.run_polling(
+            allowed_updates=["message", "edited_message", "callback_query", "my_chat_member"]
+        )
+    except InvalidToken:
+        # PTB's message quotes the token itself: say what is wrong without it.
+        print(
+            "TELEGRAM_BOT_TOKEN: Telegram rejected the token; copy it again from @BotFather",
+            file=sys.stderr,
+        )
+        return 1
+    except TelegramError as exc:
+        logger.error("could not serve Telegram: %s", exc)  # the formatter removes any token
+        return 1
     return 0
 
 

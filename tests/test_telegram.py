@@ -216,3 +216,27 @@ async def test_a_user_who_blocks_the_bot_is_no_longer_a_subscriber(
                 break
             await asyncio.sleep(0.02)
         assert await status() == "blocked"
+
+
+async def test_a_wrong_token_is_named_but_never_shown(fake: FakeTelegram, isolated: Path) -> None:
+    wrong = "999999:WRONG-token-abcdefghijklmnop"
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "run",
+        env={
+            **os.environ,
+            "PYTHONPATH": str(ROOT),
+            "TELEGRAM_BOT_TOKEN": wrong,
+            "TELEGRAM_API_URL": fake.url,
+            "DATABASE_PATH": str(isolated / "wrong.sqlite3"),
+            "LOG_LEVEL": "DEBUG",
+        },
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(proc.communicate(), 30)
+    assert proc.returncode == 1
+    assert "TELEGRAM_BOT_TOKEN" in err.decode()
+    assert "WRONG-token" not in (out + err).decode()
