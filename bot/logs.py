@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import re
+import sys
+from types import TracebackType
 
 __all__ = ["RedactingFormatter", "setup_logging"]
 
@@ -34,6 +36,14 @@ def setup_logging(level: str, token: str | None) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    # An uncaught exception goes through the same formatter, so its traceback is redacted too.
+    sys.excepthook = _log_uncaught
     # httpx logs every request URL at INFO, and the URL contains the token.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("httpcore").setLevel(logging.WARNING)
+
+
+def _log_uncaught(
+    kind: type[BaseException], error: BaseException, trace: TracebackType | None
+) -> None:
+    logging.getLogger("bot").critical("uncaught error", exc_info=(kind, error, trace))

@@ -126,3 +126,27 @@ def test_faq_list_gives_every_entry_of_every_language() -> None:
     assert "{" not in "".join(e["answer"] for e in entries)  # placeholders filled in
     only_pt = json.loads(bot("faq", "list", "--lang", "pt", "--json").stdout)
     assert {e["lang"] for e in only_pt} == {"pt"}
+
+
+def test_logs_never_show_the_token(capsys: pytest.CaptureFixture[str]) -> None:
+    import logging
+    import sys as system
+
+    from bot.logs import setup_logging
+
+    token = "424242:SECRET-token-abcdefghijklmnopq"
+    hook = system.excepthook
+    try:
+        setup_logging("DEBUG", token)
+        logging.getLogger("httpx").warning("POST https://api.telegram.org/bot%s/getMe", token)
+        logging.getLogger("x").info("something shaped like one: 111111:AAAAAAAAAAAAAAAAAAAAAAAAA")
+        try:
+            raise RuntimeError(f"The token `{token}` was rejected")
+        except RuntimeError as exc:
+            system.excepthook(type(exc), exc, exc.__traceback__)
+    finally:
+        system.excepthook = hook
+        logging.getLogger().handlers.clear()
+    err = capsys.readouterr().err
+    assert "getMe" in err and "uncaught error" in err and "[token]" in err
+    assert "SECRET-token" not in err and "AAAAAAAAAAAAAAAAAAAAAAAAA" not in err
