@@ -55,8 +55,8 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             parts = [part.strip() for part in value.split(",") if part.strip()]
             for part in parts:
-                if not part.lstrip("-").isdigit():
-                    raise ValueError(f"{part!r} is not a numeric Telegram user id")
+                if not (part.isascii() and part.isdigit()):
+                    raise ValueError(f"{part!r} is not a Telegram user id (digits 0-9 only)")
             return frozenset(int(part) for part in parts)
         return value
 

@@ -61,7 +61,7 @@ async def run_shell(
         if text.lower() in {"/quit", "/exit"}:
             break
         event: Event
-        if text.isdigit() and 1 <= int(text) <= len(buttons):
+        if text.isascii() and text.isdigit() and 1 <= int(text) <= len(buttons):
             button = buttons[int(text) - 1]
             if button.url:
                 out.write(f"(open {button.url})\n\n")

@@ -131,6 +131,7 @@ class Texts(_Model):
     unknown_command: str = Text
     old_button: str = Text
     unsupported_message: str = Text
+    no_words: str = Text
     edited_message: str = Text
     group_chat: str = Text
     too_long: str = Text

@@ -366,7 +366,7 @@ def _press(data: str, ctx: Context) -> Outcome:
     match head, rest:
         case "menu", "":
             return _menu(ctx)
-        case "learn", digits if digits.isdigit():
+        case "learn", digits if digits.isascii() and digits.isdigit():
             return _learn(ctx, step=int(digits), edit=True)
         case "act", "":
             return _act(ctx)
@@ -409,15 +409,15 @@ def _old_button(ctx: Context) -> Outcome:
 def _text(text: str, ctx: Context) -> Outcome:
     word = normalize_word(text)
     if not word:
-        return _say(ctx, ctx.pack.texts.unsupported_message, _menu_row(ctx))
+        return _say(ctx, ctx.pack.texts.no_words, _menu_row(ctx))
     keywords = _keywords(ctx.content)
     if word in keywords.stop:
         return _unsubscribe(ctx, method=f"text:{word}")
     if word in keywords.help:
         return _help(ctx)
-    if len(text) > MAX_QUESTION:
+    if len(text) > MAX_QUESTION and not is_urgent(ctx.content, text):
         return _say(ctx, ctx.pack.texts.too_long, _menu_row(ctx))
-    outcome, _ = answer(ctx, text)
+    outcome, _ = answer(ctx, text)  # an emergency, however long, gets the hotline
     return outcome
 
 

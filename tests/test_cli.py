@@ -31,6 +31,8 @@ def bot(
     ("variable", "value"),
     [
         ("ADMIN_IDS", "12,abc"),
+        ("ADMIN_IDS", "١٢٣"),
+        ("ADMIN_IDS", "-5"),
         ("ORGANIZER_IDS", "x"),
         ("BROADCAST_RATE", "0"),
         ("BROADCAST_RATE", "fast"),
@@ -64,6 +66,7 @@ def test_db_migrate_is_safe_twice(isolated: Path) -> None:
 def test_terminal_chat_through_a_pipe_keeps_state_between_runs() -> None:
     session = "\n".join(
         [
+            "²",
             "/learn",
             "1",
             "/act",

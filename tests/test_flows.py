@@ -120,7 +120,14 @@ def texts(content: Content) -> Texts:
         (Unsupported(kind="sticker"), Status.NONE, "unsupported_message", []),
         (Unsupported(kind="edited"), Status.NONE, "edited_message", []),
         (Text(text="x" * 2000), Status.NONE, "too_long", []),
-        (Text(text="🙂🙂"), Status.NONE, "unsupported_message", []),
+        (
+            Text(text="ICE is at my door. " + "please help " * 200),
+            Status.NONE,
+            "urgent",
+            [Count(name="urgent")],
+        ),
+        (Press(data="learn:²"), Status.NONE, "old_button", []),
+        (Text(text="🙂🙂"), Status.NONE, "no_words", []),
     ],
 )
 def test_replies_and_effects(
