@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from bot.config import Settings, SettingsError, load_settings
 from bot.logs import setup_logging
 from flows.content import Content, ContentError, load_content
+from flows.models import COMMAND_LINE_ACTOR
 
 if TYPE_CHECKING:
     from bot.review import ExportFormat
@@ -178,7 +179,7 @@ async def _optins_export(settings: Settings, fmt: ExportFormat, output: Path | N
             print(f"{rows} opt-ins written to {output}", file=sys.stderr)
         detail = f"{fmt} to {where} by {_account()}, {rows or 0} rows"
         # Actor 0: no Telegram account; whoever can read the database on this machine.
-        await db.audit.record(0, "optins export", detail[:200], utcnow())
+        await db.audit.record(COMMAND_LINE_ACTOR, "optins export", detail[:200], utcnow())
         await db.commit()
     finally:
         await db.close()

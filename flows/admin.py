@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any, NamedTuple, Protocol
 
 from flows.content import AdminTexts, Content
-from flows.models import Button, Funnel, Reply, Status
+from flows.models import COMMAND_LINE_ACTOR, ERASED_ACTOR, Button, Funnel, Reply, Status
 
 __all__ = [
     "CSV_COLUMNS",
@@ -364,7 +364,9 @@ class AdminView:
             self.say(
                 t.audit_row,
                 at=entry.at.strftime("%Y-%m-%d %H:%M:%S"),
-                actor=entry.actor_id if entry.actor_id else t.audit_command_line,
+                actor={COMMAND_LINE_ACTOR: t.audit_command_line, ERASED_ACTOR: t.audit_erased}.get(
+                    entry.actor_id, entry.actor_id
+                ),
                 action=_short(entry.action, 40),
                 detail=_short(entry.detail, 60),
             )

@@ -348,6 +348,7 @@ class AdminTexts(_Model):
     audit_row: str = Text
     audit_empty: str = Text
     audit_command_line: str = Text
+    audit_erased: str = Text
 
 
 class StaffTexts(_Model):

@@ -553,8 +553,7 @@ class FaqIndex:
                 sentences.append((self._join_pairs(words), asks))
         # The sentence that asks weighs most, unless all it asks is "what is it?".
         focused = any(
-            asks and any(word not in analyzer.stop for word in words)
-            for words, asks in sentences
+            asks and any(word not in analyzer.stop for word in words) for words, asks in sentences
         )
         context = self.tuning.context_weight if focused else 1.0
         weights: dict[str, float] = {}

@@ -8,6 +8,8 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict
 
 __all__ = [
+    "COMMAND_LINE_ACTOR",
+    "ERASED_ACTOR",
     "Button",
     "Command",
     "Conversation",
@@ -32,6 +34,11 @@ __all__ = [
     "Unsubscribe",
     "Unsupported",
 ]
+
+
+# Audit actors that are not Telegram users (whose ids are positive).
+COMMAND_LINE_ACTOR = 0  # an admin at the machine, e.g. `python -m bot optins export`
+ERASED_ACTOR = -1  # a staff member who erased their data: the action stays, who did it goes
 
 
 class _Frozen(BaseModel):

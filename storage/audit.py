@@ -7,6 +7,7 @@ from datetime import datetime
 
 import aiosqlite
 
+from flows.models import ERASED_ACTOR
 from storage._time import from_iso, iso
 
 __all__ = ["AuditEntry", "AuditRepo"]
@@ -42,5 +43,8 @@ class AuditRepo:
             return [AuditEntry(from_iso(r[0]), r[1], r[2], r[3]) async for r in cursor]
 
     async def forget(self, actor_id: int) -> None:
-        """Remove the entries naming an actor (they erased their data)."""
-        await self._db.execute("DELETE FROM audit_log WHERE actor_id = ?", (actor_id,))
+        """Stop the entries naming an actor from naming them; what was done stays on record."""
+        if actor_id > 0:  # Telegram users; never the reserved actors
+            await self._db.execute(
+                "UPDATE audit_log SET actor_id = ? WHERE actor_id = ?", (ERASED_ACTOR, actor_id)
+            )

@@ -138,7 +138,7 @@ class OutboxRepo:
         """Count the active subscribers a broadcast to `lang` (None: all) would reach."""
         async with self._db.execute(
             "SELECT count(*) FROM subscriptions s JOIN users u USING (user_id)"
-            " WHERE s.status = 'active' AND (?1 IS NULL OR u.lang = ?1)",
+            " WHERE s.status = 'active' AND s.user_id > 0 AND (?1 IS NULL OR u.lang = ?1)",
             (lang,),
         ) as cursor:
             row = await cursor.fetchone()
@@ -157,7 +157,8 @@ class OutboxRepo:
             "INSERT INTO broadcast_recipients (broadcast_id, user_id, chat_id)"
             " SELECT b.id, s.user_id, s.user_id FROM broadcasts b, subscriptions s"
             " JOIN users u USING (user_id)"
-            " WHERE b.id = ? AND s.status = 'active' AND (b.lang IS NULL OR u.lang = b.lang)",
+            " WHERE b.id = ? AND s.status = 'active' AND s.user_id > 0"
+            " AND (b.lang IS NULL OR u.lang = b.lang)",
             (broadcast_id,),
         )
         return cursor.rowcount

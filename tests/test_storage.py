@@ -111,3 +111,19 @@ async def test_an_unknown_stored_state_starts_over(db: Database) -> None:
         "INSERT INTO conversations VALUES (3, 'from-a-future-version', 4, 'x')"
     )
     assert await db.users.conversation(3) == Conversation()
+
+
+async def test_erasing_a_staff_member_keeps_what_was_done_but_not_who(db: Database) -> None:
+    from flows.models import COMMAND_LINE_ACTOR, ERASED_ACTOR
+
+    await db.audit.record(1001, "/export", "", NOW)
+    await db.audit.record(COMMAND_LINE_ACTOR, "optins export", "csv", NOW)
+    await db.audit.record(2002, "/stats", "", NOW)
+    await db.audit.forget(1001)
+    await db.audit.forget(COMMAND_LINE_ACTOR)  # the terminal chat's user: not an actor
+    entries = {(e.actor_id, e.action) for e in await db.audit.latest()}
+    assert entries == {
+        (ERASED_ACTOR, "/export"),
+        (COMMAND_LINE_ACTOR, "optins export"),
+        (2002, "/stats"),
+    }
