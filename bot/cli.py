@@ -61,7 +61,16 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; return the exit status."""
-    args = _parser().parse_args(argv)
+    from storage import StorageError
+
+    try:
+        return _main(_parser().parse_args(argv))
+    except StorageError as exc:
+        print(f"configuration error: DATABASE_PATH: {exc}", file=sys.stderr)
+        return 2
+
+
+def _main(args: argparse.Namespace) -> int:
     if args.command == "content" and args.dir is not None:
         return _content_check(args.dir)
     try:

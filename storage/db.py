@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import aiosqlite
@@ -15,7 +16,7 @@ from storage.questions import QuestionRepo
 from storage.subscriptions import SubscriptionRepo
 from storage.users import UserRepo
 
-__all__ = ["Database", "open_database"]
+__all__ = ["Database", "StorageError", "open_database"]
 
 BUSY_TIMEOUT_MS = 5000
 
@@ -47,15 +48,27 @@ class Database:
         await self.connection.close()
 
 
+class StorageError(Exception):
+    """The database file cannot be opened or migrated; the message says why."""
+
+
 async def open_database(path: Path | str, *, run_migrations: bool = True) -> Database:
     """Open (creating its folder) and migrate the database at `path`."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    connection = await aiosqlite.connect(path, timeout=BUSY_TIMEOUT_MS / 1000)
-    await connection.execute("PRAGMA journal_mode=WAL")
-    await connection.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-    await connection.execute("PRAGMA foreign_keys=ON")
-    await connection.execute("PRAGMA synchronous=NORMAL")
-    if run_migrations:
-        await migrate(connection)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        connection = await aiosqlite.connect(path, timeout=BUSY_TIMEOUT_MS / 1000)
+    except (OSError, sqlite3.Error) as exc:
+        raise StorageError(f"cannot open {str(path)!r}: {exc}") from exc
+    try:
+        await connection.execute("PRAGMA journal_mode=WAL")
+        await connection.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        await connection.execute("PRAGMA foreign_keys=ON")
+        await connection.execute("PRAGMA synchronous=NORMAL")
+        if run_migrations:
+            await migrate(connection)
+    except (OSError, sqlite3.Error) as exc:
+        # An open connection's thread would keep the process alive: close it first.
+        await connection.close()
+        raise StorageError(f"cannot use {str(path)!r}: {exc}") from exc
     return Database(connection, path)

@@ -55,6 +55,22 @@ def test_a_bad_variable_in_dotenv_is_named(isolated: Path) -> None:
     assert result.returncode == 2 and "ADMIN_IDS" in result.stderr
 
 
+@pytest.mark.parametrize("command", [("db", "migrate"), ("shell",), ("ask", "what is s-comm")])
+def test_a_database_path_that_is_not_a_database_is_named(
+    isolated: Path, command: tuple[str, ...]
+) -> None:
+    (isolated / "notes.txt").write_text("not a database\n" * 100)
+    result = bot(*command, env={"DATABASE_PATH": str(isolated / "notes.txt")})
+    if command[0] == "ask":  # answering needs no database
+        assert result.returncode == 0
+        return
+    assert result.returncode == 2
+    assert (
+        result.stderr.strip().splitlines() == [result.stderr.strip().splitlines()[0]]
+        and "DATABASE_PATH" in result.stderr
+    )
+
+
 def test_db_migrate_is_safe_twice(isolated: Path) -> None:
     first = bot("db", "migrate")
     second = bot("db", "migrate")
