@@ -65,10 +65,8 @@ def test_a_database_path_that_is_not_a_database_is_named(
         assert result.returncode == 0
         return
     assert result.returncode == 2
-    assert (
-        result.stderr.strip().splitlines() == [result.stderr.strip().splitlines()[0]]
-        and "DATABASE_PATH" in result.stderr
-    )
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "DATABASE_PATH" in lines[0]
 
 
 def test_db_migrate_is_safe_twice(isolated: Path) -> None:
