@@ -40,23 +40,25 @@ __all__ = [
 ]
 
 MAX_MESSAGE = 4096
-# Filled in by the bot at run time; any text may use them, though most make sense in one.
-RUNTIME_PLACEHOLDERS = frozenset(
-    {
-        "bot_link",
-        "cited",
-        "language",
-        "user_id",
-        "first_seen",
-        "came_from",
-        "status",
-        "consent",
-        "names",
-        "date",
-        "method",
-        "version",
-    }
+# Filled in by the bot at run time in any text; the few texts with values of their own
+# (a user's data, a language's name) declare them in their model's `runtime`.
+RUNTIME_PLACEHOLDERS = frozenset({"bot_link"})
+# The public commands: their descriptions in texts.yaml fill Telegram's command menu.
+PUBLIC_COMMANDS = (
+    "start",
+    "menu",
+    "learn",
+    "faq",
+    "act",
+    "subscribe",
+    "unsubscribe",
+    "language",
+    "privacy",
+    "mydata",
+    "deleteme",
+    "help",
 )
+_COMMAND_DESCRIPTION = 256
 M = TypeVar("M", bound=BaseModel)
 _ID = r"^[a-z0-9][a-z0-9_-]{0,31}$"
 
@@ -124,6 +126,15 @@ class Buttons(_Model):
 class Texts(_Model):
     """<lang>/texts.yaml: the bot's own words."""
 
+    runtime: ClassVar[dict[str, frozenset[str]]] = {
+        "language_set": frozenset({"language"}),
+        "faq_source": frozenset({"cited"}),
+        "mydata": frozenset(
+            {"user_id", "language", "first_seen", "came_from", "names", "status", "consent"}
+        ),
+        "mydata_consent": frozenset({"date", "method", "version"}),
+    }
+
     language_name: str = Text
     welcome: str = Text
     menu: str = Text
@@ -163,6 +174,22 @@ class Texts(_Model):
     urgent_words: list[str] = Field(min_length=1)
     buttons: Buttons
     commands: dict[str, str] = Field(description="command -> menu description")
+
+    @field_validator("commands")
+    @classmethod
+    def _menu(cls, value: dict[str, str]) -> dict[str, str]:
+        problems = [
+            f"{name!r} is not one of {', '.join(PUBLIC_COMMANDS)}"
+            for name in value
+            if name not in PUBLIC_COMMANDS
+        ] + [
+            f"the description of {name!r} must be 1 to {_COMMAND_DESCRIPTION} characters"
+            for name, description in value.items()
+            if not 1 <= len(description) <= _COMMAND_DESCRIPTION
+        ]
+        if problems:
+            raise ValueError("; ".join(problems))
+        return value
 
 
 class LearnStep(_Model):
@@ -480,7 +507,8 @@ class _Reader:
             for error in exc.errors():
                 where = _line_of(lines, tuple(error["loc"]))
                 field = ".".join(str(part) for part in error["loc"]) or "file"
-                self.problems.append(f"{self.root / name}:{where}: {field}: {error['msg']}")
+                message = error["msg"].removeprefix("Value error, ")
+                self.problems.append(f"{self.root / name}:{where}: {field}: {message}")
             return None
 
     def report(self, name: str, lines: dict, loc: tuple[Any, ...], reason: str) -> None:
@@ -513,8 +541,9 @@ def _check_placeholders(
         except ValueError as exc:
             reader.report(name, lines, loc, f"{'.'.join(map(str, loc))}: bad braces: {exc}")
             continue
+        allowed = known | getattr(model, "runtime", {}).get(loc[0] if loc else "", frozenset())
         for field in fields:
-            if field not in known:
+            if field not in allowed:
                 reader.report(
                     name, lines, loc, f"{'.'.join(map(str, loc))}: unknown placeholder {{{field}}}"
                 )

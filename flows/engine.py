@@ -38,22 +38,8 @@ from flows.models import (
 )
 from flows.sensitive import scrub
 
-__all__ = ["PUBLIC_COMMANDS", "Context", "answer", "handle", "is_urgent", "normalize_word"]
+__all__ = ["Context", "answer", "handle", "is_urgent", "normalize_word"]
 
-PUBLIC_COMMANDS = (
-    "start",
-    "menu",
-    "learn",
-    "faq",
-    "act",
-    "subscribe",
-    "unsubscribe",
-    "language",
-    "privacy",
-    "mydata",
-    "deleteme",
-    "help",
-)
 MAX_QUESTION = 1000
 Rows = tuple[tuple[Button, ...], ...]
 _PAYLOAD = re.compile(r"^[A-Za-z0-9_-]{1,64}$")

@@ -119,3 +119,19 @@ def test_content_check_command(campaign: Path) -> None:
     assert bad.returncode == 1
     line = _line_of(campaign / "en" / "texts.yaml", "menu: ''")
     assert f"{campaign}/en/texts.yaml:{line}: menu:" in bad.stdout
+
+
+def test_a_value_of_another_text_is_an_unknown_placeholder(campaign: Path) -> None:
+    texts = campaign / "en" / "texts.yaml"
+    _replace(texts, 'unknown_command: "Sorry', 'unknown_command: "{names}, sorry')
+    line = _line_of(texts, "{names}, sorry")
+    assert f"{texts}:{line}: unknown_command: unknown placeholder {{names}}" in _problems(campaign)
+
+
+def test_command_menu_names_and_descriptions_are_checked(campaign: Path) -> None:
+    texts = campaign / "en" / "texts.yaml"
+    _replace(texts, '  learn: "What S-Comm is and why it matters"', '  Learn-More: "x"')
+    _replace(texts, '  act: "Thank the governor"', '  act: "' + "x" * 300 + '"')
+    problems = "\n".join(_problems(campaign))
+    assert "'Learn-More' is not one of" in problems
+    assert "must be 1 to 256 characters" in problems
