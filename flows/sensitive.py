@@ -18,7 +18,9 @@ from dataclasses import dataclass
 __all__ = ["KINDS", "REMOVED", "Scrubbed", "scrub"]
 
 REMOVED = "[removed]"
-KINDS = frozenset({"a_number", "ssn", "address", "status", "phone", "email"})
+KINDS = frozenset(
+    {"a_number", "ssn", "address", "status", "phone", "email", "receipt", "date", "name"}
+)
 
 
 @dataclass(frozen=True)
@@ -98,6 +100,16 @@ _STATUS = "|".join(
     ]
 )
 
+# USCIS receipt and case numbers: three letters, ten digits (EAC1234567890, IOE0912345678).
+_RECEIPT = r"\b[a-z]{3}[ -]?\d{10}\b"
+# A full date (a birthday, a court date): 03/12/1985, 3-12-85, 1985-03-12.
+_DATE = r"\b(?:\d{1,2}[/.-]\d{1,2}[/.-](?:\d{4}|\d{2})|\d{4}-\d{1,2}-\d{1,2})\b"
+# Someone naming themselves: the name is up to three capitalised words after the phrase.
+_NAME = (
+    r"(?:\bmy\s+name\s+is|\bi\s+am\s+called|\bme\s+llamo|\bmi\s+nombre\s+es"
+    r"|\bmeu\s+nome\s+[eé]|\bme\s+chamo)\s+(?-i:[A-ZÀ-Ý][\w'’-]*)(?:\s+(?-i:[A-ZÀ-Ý][\w'’-]*)){0,2}"
+)
+
 _PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
     (kind, re.compile(pattern, _FLAGS))
     for kind, pattern in (
@@ -107,6 +119,9 @@ _PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         ("phone", _PHONE),
         ("address", _ADDRESS),
         ("status", _STATUS),
+        ("receipt", _RECEIPT),
+        ("date", _DATE),
+        ("name", _NAME),
     )
 )
 

@@ -10,6 +10,13 @@ from flows.sensitive import REMOVED, Scrubbed, scrub
 @pytest.mark.parametrize(
     ("text", "kind"),
     [
+        # receipt numbers, dates, names
+        ("my case number is EAC1234567890", "receipt"),
+        ("born 03/12/1985", "date"),
+        ("court on 1985-03-12", "date"),
+        ("My name is Maria Gonzalez", "name"),
+        ("me llamo José Pérez", "name"),
+        ("meu nome é Ana Souza", "name"),
         # A-numbers
         ("my A number is A123-456-789", "a_number"),
         ("A 12345678", "a_number"),
@@ -69,6 +76,8 @@ def test_detects_and_removes(text: str, kind: str) -> None:
         "I went to court 3 times",
         "there is 1 easy way to help",
         "what happened on 12 May",
+        "the hearing on 12/5 was packed",
+        "my name is not important",
         "I'm not a legal expert",
         "I am a US citizen",
         "what is a Level 1 offender",
