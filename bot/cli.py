@@ -88,6 +88,13 @@ def _main(args: argparse.Namespace) -> int:
     except ContentError as exc:
         print("\n".join(exc.problems), file=sys.stderr)
         return 1
+    lang = getattr(args, "lang", None)
+    if lang is not None and lang.lower() not in content.packs:
+        offered = ", ".join(content.languages)
+        print(f"--lang: {lang!r} is not offered by this campaign ({offered})", file=sys.stderr)
+        return 2
+    if lang is not None:
+        args.lang = lang.lower()
     match args.command:
         case "run":
             return _run(settings, content)

@@ -167,3 +167,8 @@ def test_logs_never_show_the_token(capsys: pytest.CaptureFixture[str]) -> None:
     err = capsys.readouterr().err
     assert "getMe" in err and "uncaught error" in err and "[token]" in err
     assert "SECRET-token" not in err and "AAAAAAAAAAAAAAAAAAAAAAAAA" not in err
+
+
+def test_a_language_the_campaign_does_not_offer_is_refused() -> None:
+    result = bot("faq", "list", "--lang", "fr", "--json")
+    assert result.returncode == 2 and "fr" in result.stderr and result.stdout == ""
