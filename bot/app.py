@@ -7,6 +7,7 @@ from typing import Any
 
 from telegram import BotCommand, BotCommandScopeDefault, Message, Update
 from telegram.constants import ChatMemberStatus, ChatType
+from telegram.error import BadRequest
 from telegram.ext import (
     AIORateLimiter,
     Application,
@@ -245,7 +246,10 @@ async def on_button(update: Update, context: BotContext) -> None:
     """A button press; its data is untrusted and may come from an old message."""
     query = update.callback_query
     assert query is not None
-    await query.answer()
+    try:
+        await query.answer()
+    except BadRequest as exc:  # "query is too old" after downtime: still act on the press
+        logger.info("could not answer a button press: %s", exc.message)
     if query.message is None or update.effective_chat is None:
         return
     if update.effective_chat.type != ChatType.PRIVATE:

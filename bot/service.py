@@ -161,9 +161,7 @@ class Outreach:
 
     async def mark_blocked(self, user_id: int, *, method: str) -> None:
         """Record that a subscriber can no longer be reached (blocked, deactivated)."""
-        await self.db.subscriptions.set_status(
-            user_id, Status.BLOCKED, method=method, now=self.clock()
-        )
+        await self.db.subscriptions.mark_blocked([user_id], method=method, now=self.clock())
         await self.db.commit()
 
     def error_text(self, lang: str | None = None) -> str:

@@ -60,10 +60,10 @@ class Context:
     def pack(self) -> LanguagePack:
         return self.content.pack(self.profile.lang)
 
-    def say(self, text: str, **values: object) -> str:
-        """Fill a content text; run-time values are escaped, content is trusted HTML."""
+    def say(self, text: str, trusted: Mapping[str, str] | None = None, **values: object) -> str:
+        """Fill a content text; run-time values are escaped, content (`trusted`) is HTML."""
         escaped = {key: html.escape(str(value)) for key, value in values.items()}
-        return self.content.fill(text, bot_link=self.bot_link(), **escaped)
+        return self.content.fill(text, bot_link=self.bot_link(), **escaped, **(trusted or {}))
 
     def bot_link(self, payload: str | None = None) -> str:
         return self.content.bot_link(self.bot_username, payload)
@@ -277,8 +277,7 @@ def _mydata(ctx: Context, _: str = "") -> Outcome:
         language=ctx.pack.texts.language_name,
         first_seen=f"{p.first_seen:%Y-%m-%d}",
         came_from=p.source or "-",
-        status=ctx.say(status),
-        consent=consent,
+        trusted={"status": ctx.say(status), "consent": consent},
         names=names or "-",
     )
     rows = (
