@@ -128,24 +128,13 @@ async def _register_commands(app: BotApp, content: Content) -> None:
         await app.bot.set_my_commands(commands, scope=BotCommandScopeDefault(), language_code=code)
 
 
-def _who(update: Update) -> Who:
-    user = update.effective_user
-    assert user is not None
-    return Who(
-        user_id=user.id,
-        language_code=user.language_code,
-        first_name=user.first_name,
-        username=user.username,
-    )
-
-
 async def _run(
     update: Update, context: BotContext, event: Event, pressed: Message | None = None
 ) -> None:
     chat = update.effective_chat
     if chat is None or update.effective_user is None:
         return
-    replies = await context.outreach.handle(_who(update), event)
+    replies = await context.outreach.handle(Who.of(update.effective_user), event)
     for reply in replies:
         await send(context.bot, chat.id, reply, pressed)
 

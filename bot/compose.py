@@ -24,7 +24,7 @@ from bot.service import Who
 from bot.staff import Action, StaffRouter
 from flows.broadcast import ButtonAction, button_data, parse_button, parse_compose
 from flows.content import BroadcastTexts
-from flows.engine import normalize_word
+from flows.engine import is_stop_word
 from flows.models import Conversation, Role, State, Text
 from storage.outbox import Broadcast
 
@@ -61,15 +61,9 @@ def _closing(action: Action) -> Action:
     return run
 
 
-def _who(update: Update) -> Who:
-    user = update.effective_user
-    assert user is not None
-    return Who(user.id, user.language_code, user.first_name, user.username)
-
-
 async def _texts(update: Update, context: BotContext) -> BroadcastTexts:
     """Return the broadcast texts in the organizer's language."""
-    profile = await context.outreach.profile(_who(update))
+    profile = await context.outreach.profile(Who.of(update.effective_user))
     return context.outreach.content.pack(profile.lang).staff.broadcast
 
 
@@ -99,8 +93,10 @@ def _argument_html(message: Message) -> str:
 
 async def _set_state(update: Update, context: BotContext, state: State) -> None:
     outreach = context.outreach
-    await outreach.profile(_who(update))  # the conversation row needs the user row
-    user_id = _who(update).user_id
+    await outreach.profile(
+        Who.of(update.effective_user)
+    )  # the conversation row needs the user row
+    user_id = Who.of(update.effective_user).user_id
     await outreach.db.users.save_conversation(user_id, Conversation(state=state), outreach.clock())
 
 
@@ -113,7 +109,7 @@ async def compose(update: Update, context: BotContext, arg: str) -> None:
     """`/broadcast [lang=xx] [TEXT]`: preview TEXT, or wait for the message to copy."""
     message, chat = update.message, update.effective_chat
     assert message is not None and chat is not None
-    outreach, who = context.outreach, _who(update)
+    outreach, who = context.outreach, Who.of(update.effective_user)
     texts = await _texts(update, context)
     languages = outreach.content.languages
     parsed = parse_compose(_argument_html(message), languages)
@@ -147,12 +143,12 @@ async def composed(update: Update, context: BotContext, _: str) -> None:
     """The message after a bare `/broadcast`: it becomes the broadcast, copied as it is."""
     message, chat = update.message, update.effective_chat
     assert message is not None and chat is not None
-    outreach, who = context.outreach, _who(update)
+    outreach, who = context.outreach, Who.of(update.effective_user)
     texts = await _texts(update, context)
     db = outreach.db
     draft = await db.outbox.open_draft(who.user_id)
     await _set_state(update, context, State.IDLE)
-    if message.text is not None and _is_stop_word(context, message.text):
+    if message.text is not None and is_stop_word(context.outreach.content, message.text):
         # STOP unsubscribes wherever one is (CONTRACTS.md); it also drops the broadcast.
         if draft is not None:
             await db.outbox.cancel(draft.id, outreach.clock())
@@ -168,16 +164,6 @@ async def composed(update: Update, context: BotContext, _: str) -> None:
     await _audit(context, who.user_id, "broadcast.draft", f"id={draft_id} kind=copy")
     await db.commit()
     await _preview(update, context, texts, draft_id)
-
-
-def _is_stop_word(context: BotContext, text: str) -> bool:
-    """Tell whether a message only says STOP or CANCEL, in any offered language."""
-    words = {
-        normalize_word(word)
-        for pack in context.outreach.content.packs.values()
-        for word in pack.texts.stop_words
-    }
-    return normalize_word(text) in words
 
 
 def _audience(context: BotContext, texts: BroadcastTexts, broadcast: Broadcast) -> str:

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import html
 import logging
-import re
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions, Message
 from telegram.constants import ParseMode
 from telegram.error import BadRequest
 from telegram.ext import ExtBot
 
+from flows.content import plain
 from flows.models import Reply
 
 __all__ = ["keyboard", "plain", "send"]
@@ -34,11 +33,6 @@ def keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
             for row in reply.buttons
         ]
     )
-
-
-def plain(text: str) -> str:
-    """Strip our HTML, for clients that cannot show it."""
-    return html.unescape(re.sub(r"<[^>]+>", "", text))
 
 
 async def send(bot: ExtBot, chat_id: int, reply: Reply, pressed: Message | None = None) -> None:

@@ -9,6 +9,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from bot.config import Settings
 from flows.content import Content
@@ -50,6 +51,11 @@ class Who:
     language_code: str | None = None
     first_name: str | None = None
     username: str | None = None
+
+    @classmethod
+    def of(cls, user: Any) -> Who:
+        """Describe a chat service's user (anything with Telegram's user attributes)."""
+        return cls(user.id, user.language_code, user.first_name, user.username)
 
 
 class Outreach:

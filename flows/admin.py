@@ -6,13 +6,12 @@ from __future__ import annotations
 
 import html
 import math
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple, Protocol
 
-from flows.content import AdminTexts, Content
+from flows.content import AdminTexts, Content, plain
 from flows.models import COMMAND_LINE_ACTOR, ERASED_ACTOR, Button, Funnel, Reply, Status
 
 __all__ = [
@@ -214,7 +213,7 @@ def _by_status(counts: Mapping[Status, int]) -> dict[str, int]:
 
 def _visible(text: str) -> int:
     """Count what Telegram counts of our HTML: UTF-16 code units of the text shown."""
-    return len(html.unescape(re.sub(r"<[^>]+>", "", text)).encode("utf-16-le")) // 2
+    return len(plain(text).encode("utf-16-le")) // 2
 
 
 def _fit(head: str, lines: Sequence[str], tail: str = "") -> str:

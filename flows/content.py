@@ -15,6 +15,7 @@ Any text may use `{placeholders}` naming a key of `links` in campaign.yaml (and
 
 from __future__ import annotations
 
+import html
 import re
 import string
 from collections.abc import Iterator
@@ -37,6 +38,7 @@ __all__ = [
     "LearnStep",
     "Texts",
     "load_content",
+    "plain",
 ]
 
 MAX_MESSAGE = 4096
@@ -60,6 +62,7 @@ PUBLIC_COMMANDS = (
 )
 _COMMAND_DESCRIPTION = 256
 M = TypeVar("M", bound=BaseModel)
+_TAG = re.compile(r"<[^>]+>")
 _ID = r"^[a-z0-9][a-z0-9_-]{0,31}$"
 
 
@@ -513,6 +516,11 @@ class _Reader:
 
     def report(self, name: str, lines: dict, loc: tuple[Any, ...], reason: str) -> None:
         self.problems.append(f"{self.root / name}:{_line_of(lines, loc)}: {reason}")
+
+
+def plain(text: str) -> str:
+    """Strip our HTML from a text, for places that cannot show it."""
+    return html.unescape(_TAG.sub("", text))
 
 
 def _placeholders(text: str) -> Iterator[str]:

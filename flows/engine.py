@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
-from flows.content import Content, FaqEntry, LanguagePack
+from flows.content import Content, FaqEntry, LanguagePack, plain
 from flows.faq import FaqIndex, FaqMatch
 from flows.models import (
     Button,
@@ -38,7 +38,7 @@ from flows.models import (
 )
 from flows.sensitive import scrub
 
-__all__ = ["Context", "answer", "handle", "is_urgent", "normalize_word"]
+__all__ = ["Context", "answer", "handle", "is_stop_word", "is_urgent", "normalize_word"]
 
 MAX_QUESTION = 1000
 Rows = tuple[tuple[Button, ...], ...]
@@ -167,7 +167,7 @@ def _act(ctx: Context, _: str = "") -> Outcome:
 
 def _share_url(ctx: Context) -> str:
     message = ctx.content.fill(ctx.pack.act.share_message, bot_link=ctx.bot_link("share"))
-    query = urlencode({"url": ctx.bot_link("share"), "text": _plain(message)})
+    query = urlencode({"url": ctx.bot_link("share"), "text": plain(message)})
     return f"https://t.me/share/url?{query}"
 
 
@@ -406,6 +406,11 @@ def _text(text: str, ctx: Context) -> Outcome:
     return outcome
 
 
+def is_stop_word(content: Content, text: str) -> bool:
+    """Tell whether a message only says STOP (or the like), in any offered language."""
+    return normalize_word(text) in _keywords(content).stop
+
+
 def is_urgent(content: Content, text: str) -> bool:
     """Tell whether a message signals an emergency, in any offered language."""
     folded = f" {normalize_word(text)} "
@@ -534,7 +539,3 @@ def _menu_buttons(ctx: Context) -> Rows:
 def _label(entry: FaqEntry) -> str:
     question = entry.questions[0]
     return question if len(question) <= _LABEL else question[: _LABEL - 1].rstrip() + "…"
-
-
-def _plain(text: str) -> str:
-    return html.unescape(re.sub(r"<[^>]+>", "", text))
