@@ -75,6 +75,7 @@ def build_application(settings: Settings, content: Content | None = None) -> Bot
         db = await open_database(settings.database_path)
         outreach = Outreach(settings, content, db)
         outreach.bot_username = app.bot.username
+        await outreach.tidy()
         app.bot_data.outreach = outreach
         app.bot_data.staff = staff
         await _register_commands(app, content)

@@ -160,7 +160,9 @@ async def _shell(settings: Settings, content: Content) -> int:
 
     db = await open_database(settings.database_path)
     try:
-        await run_shell(Outreach(settings, content, db))
+        outreach = Outreach(settings, content, db)
+        await outreach.tidy()
+        await run_shell(outreach)
     finally:
         await db.close()
     return 0

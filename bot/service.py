@@ -76,6 +76,14 @@ class Outreach:
         self.bot_username: str | None = None
         self.faq = {lang: FaqIndex.from_pack(pack) for lang, pack in content.packs.items()}
 
+    async def tidy(self) -> None:
+        """Drop what the settings no longer allow keeping (names, once STORE_NAMES is off)."""
+        if not self.settings.store_names:
+            erased = await self.db.users.forget_names()
+            await self.db.commit()
+            if erased:
+                logger.info("STORE_NAMES is off: erased the names of %d users", erased)
+
     def role(self, user_id: int) -> Role:
         """Return the user's role from the settings (checked on every call)."""
         if self.settings.is_admin(user_id):

@@ -95,6 +95,14 @@ class UserRepo:
             (user_id, conversation.state.value, conversation.step, iso(now)),
         )
 
+    async def forget_names(self) -> int:
+        """Erase every kept first name and username; return how many users had one."""
+        cursor = await self._db.execute(
+            "UPDATE users SET first_name = NULL, username = NULL"
+            " WHERE first_name IS NOT NULL OR username IS NOT NULL"
+        )
+        return cursor.rowcount
+
     async def delete(self, user_id: int) -> None:
         """Remove the user and, by cascade, every row that names them."""
         await self._db.execute("DELETE FROM users WHERE user_id = ?", (user_id,))

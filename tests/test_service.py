@@ -42,3 +42,15 @@ async def test_questions_are_counted_and_declined_ones_kept_anonymously(
     kept = await _rows(outreach, "SELECT * FROM unanswered_questions")
     assert len(kept) == 1 and "A123456789" not in str(kept) and "77" not in str(kept)
     assert "[removed]" in str(kept)
+
+
+async def test_names_kept_earlier_go_when_store_names_is_turned_off(
+    make_settings, content, db, clock: Clock
+) -> None:
+    keeping = Outreach(make_settings(store_names="true"), content, db, clock=clock)
+    await keeping.handle(ANA, Command(name="start"))
+    pseudonymous = Outreach(make_settings(), content, db, clock=clock)
+    await pseudonymous.tidy()
+    assert await _rows(pseudonymous, "SELECT user_id, first_name, username FROM users") == [
+        (77, None, None)
+    ]
