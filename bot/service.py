@@ -150,12 +150,9 @@ class Outreach:
                     await self.db.outbox.forget(user_id)
                     logger.info("a user erased their data")
                     return  # nothing more may name them
-                case Subscribe(method=method):
+                case Subscribe(method=method, version=version):
                     await self.db.subscriptions.subscribe(
-                        user_id,
-                        method=method,
-                        consent_version=self.content.campaign.consent_version,
-                        now=now,
+                        user_id, method=method, consent_version=version, now=now
                     )
                 case Unsubscribe(method=method):
                     await self.db.subscriptions.set_status(

@@ -165,6 +165,7 @@ class Texts(_Model):
     privacy: str = Text
     mydata: str = Text
     mydata_consent: str = Text
+    consent_methods: dict[str, str] = Field(default_factory=dict)
     delete_prompt: str = Text
     deleted: str = Text
     delete_cancelled: str = Text

@@ -204,7 +204,12 @@ def _subscribe(ctx: Context, _: str = "", *, method: str = "command") -> Outcome
     return Outcome(
         conversation=ctx.conversation,
         replies=(Reply(text=ctx.say(texts.subscribed), buttons=_menu_row(ctx)),),
-        effects=(Subscribe(method=method), RecordFunnel(step=Funnel.SUBSCRIBED)),
+        effects=(
+            Subscribe(
+                method=method, version=f"{ctx.content.campaign.consent_version}/{ctx.pack.code}"
+            ),
+            RecordFunnel(step=Funnel.SUBSCRIBED),
+        ),
     )
 
 
@@ -267,7 +272,7 @@ def _mydata(ctx: Context, _: str = "") -> Outcome:
         consent = ctx.say(
             texts.mydata_consent,
             date=f"{p.consent_at:%Y-%m-%d %H:%M}",
-            method=p.consent_method or "-",
+            method=texts.consent_methods.get(p.consent_method or "", p.consent_method or "-"),
             version=p.consent_version or "-",
         )
     names = " ".join(part for part in (p.first_name, p.username and f"@{p.username}") if part)

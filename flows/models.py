@@ -161,7 +161,10 @@ class Reply(_Frozen):
 
 
 class Subscribe(_Frozen):
+    """Record consent: how it was given and which version of which language's text."""
+
     method: str
+    version: str
 
 
 class Unsubscribe(_Frozen):

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from flows.content import Content, Texts
+from flows.content import Content, Texts, load_content
 from flows.engine import Context, handle
 from flows.faq import FaqIndex
 from flows.models import (
@@ -29,6 +29,9 @@ from flows.models import (
     Unsubscribe,
     Unsupported,
 )
+from tests.conftest import CONTENT_DIR
+
+VERSION = f"{load_content(CONTENT_DIR).campaign.consent_version}/en"
 
 
 @pytest.fixture(scope="module")
@@ -85,20 +88,20 @@ def texts(content: Content) -> Texts:
             Command(name="subscribe"),
             Status.NONE,
             "subscribed",
-            [Subscribe(method="command"), RecordFunnel(step=Funnel.SUBSCRIBED)],
+            [Subscribe(method="command", version=VERSION), RecordFunnel(step=Funnel.SUBSCRIBED)],
         ),
         (
             Command(name="subscribe"),
             Status.UNSUBSCRIBED,
             "subscribed",
-            [Subscribe(method="command"), RecordFunnel(step=Funnel.SUBSCRIBED)],
+            [Subscribe(method="command", version=VERSION), RecordFunnel(step=Funnel.SUBSCRIBED)],
         ),
         (Command(name="subscribe"), Status.ACTIVE, "already_subscribed", []),
         (
             Press(data="sub"),
             Status.NONE,
             "subscribed",
-            [Subscribe(method="button"), RecordFunnel(step=Funnel.SUBSCRIBED)],
+            [Subscribe(method="button", version=VERSION), RecordFunnel(step=Funnel.SUBSCRIBED)],
         ),
         (
             Command(name="unsubscribe"),
