@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
+import sys
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -14,6 +17,30 @@ from bot.config import Settings
 from tests.fake_telegram import FakeTelegram
 
 TOKEN = "123456:TEST-token"
+ROOT = Path(__file__).resolve().parent.parent
+
+
+async def start_bot_process(
+    fake: FakeTelegram, database: Path, **variables: str
+) -> asyncio.subprocess.Process:
+    """Start `python -m bot run` against the fake, as a real deployment would run."""
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "TELEGRAM_BOT_TOKEN": TOKEN,
+        "TELEGRAM_API_URL": fake.url,
+        "DATABASE_PATH": str(database),
+        **variables,
+    }
+    return await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "run",
+        env=env,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+    )
 
 
 @asynccontextmanager

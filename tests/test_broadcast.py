@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import sys
 from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -21,8 +19,7 @@ from flows.broadcast import RetryPolicy
 from flows.content import BroadcastTexts, Content
 from flows.models import Status
 from storage import Database, open_database
-from tests.botkit import TOKEN, buttons, query, reply_to, running
-from tests.conftest import ROOT
+from tests.botkit import TOKEN, buttons, query, reply_to, running, start_bot_process
 from tests.fake_telegram import FakeTelegram
 
 ORG = 2002
@@ -576,26 +573,9 @@ async def test_killing_the_process_mid_broadcast_loses_and_repeats_nothing(
     path = isolated / "proc.sqlite3"
     subscribers = range(10_000, 10_100)
     await seed(path, subscribers)
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(ROOT),
-        "TELEGRAM_BOT_TOKEN": TOKEN,
-        "TELEGRAM_API_URL": fake.url,
-        "DATABASE_PATH": str(path),
-        "ORGANIZER_IDS": str(ORG),
-        "BROADCAST_RATE": "20",
-    }
 
     async def start() -> asyncio.subprocess.Process:
-        return await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "bot",
-            "run",
-            env=env,
-            stdout=asyncio.subprocess.DEVNULL,
-            stderr=asyncio.subprocess.PIPE,
-        )
+        return await start_bot_process(fake, path, ORGANIZER_IDS=str(ORG), BROADCAST_RATE="20")
 
     def total() -> int:
         return sum(delivered(fake, u) for u in subscribers)

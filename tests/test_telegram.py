@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -14,8 +12,7 @@ import aiosqlite
 import pytest
 
 from bot.config import Settings
-from tests.botkit import TOKEN, buttons, reply_to, running
-from tests.conftest import ROOT
+from tests.botkit import TOKEN, buttons, reply_to, running, start_bot_process
 from tests.fake_telegram import FakeTelegram
 
 USER = 5551
@@ -157,25 +154,9 @@ async def test_deleteme_erases_the_user(fake: FakeTelegram, bot_settings: Settin
 async def test_the_bot_process_stops_cleanly_and_resumes(
     fake: FakeTelegram, isolated: Path
 ) -> None:
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(ROOT),
-        "TELEGRAM_BOT_TOKEN": TOKEN,
-        "TELEGRAM_API_URL": fake.url,
-        "DATABASE_PATH": str(isolated / "proc.sqlite3"),
-        "LOG_LEVEL": "DEBUG",  # even the most talkative logs must not show the token
-    }
-
     async def start() -> asyncio.subprocess.Process:
-        return await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "bot",
-            "run",
-            env=env,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-        )
+        # Even the most talkative logs must not show the token.
+        return await start_bot_process(fake, isolated / "proc.sqlite3", LOG_LEVEL="DEBUG")
 
     proc = await start()
     try:
@@ -220,23 +201,10 @@ async def test_a_user_who_blocks_the_bot_is_no_longer_a_subscriber(
 
 async def test_a_wrong_token_is_named_but_never_shown(fake: FakeTelegram, isolated: Path) -> None:
     wrong = "999999:WRONG-token-abcdefghijklmnop"
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        "run",
-        env={
-            **os.environ,
-            "PYTHONPATH": str(ROOT),
-            "TELEGRAM_BOT_TOKEN": wrong,
-            "TELEGRAM_API_URL": fake.url,
-            "DATABASE_PATH": str(isolated / "wrong.sqlite3"),
-            "LOG_LEVEL": "DEBUG",
-        },
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
+    proc = await start_bot_process(
+        fake, isolated / "wrong.sqlite3", TELEGRAM_BOT_TOKEN=wrong, LOG_LEVEL="DEBUG"
     )
-    out, err = await asyncio.wait_for(proc.communicate(), 30)
+    _, err = await asyncio.wait_for(proc.communicate(), 30)
     assert proc.returncode == 1
     assert "TELEGRAM_BOT_TOKEN" in err.decode()
-    assert "WRONG-token" not in (out + err).decode()
+    assert "WRONG-token" not in err.decode()
