@@ -5,9 +5,9 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from telegram import BotCommand, BotCommandScopeDefault, Message, Update
+from telegram import BotCommand, BotCommandScopeChat, BotCommandScopeDefault, Message, Update
 from telegram.constants import ChatMemberStatus, ChatType
-from telegram.error import BadRequest
+from telegram.error import BadRequest, TelegramError
 from telegram.ext import (
     AIORateLimiter,
     Application,
@@ -26,7 +26,7 @@ from bot.config import Settings
 from bot.render import send
 from bot.service import Outreach, Who
 from bot.staff import StaffAction, StaffRouter
-from flows.content import Content, load_content
+from flows.content import STAFF_COMMANDS, Content, load_content
 from flows.models import Command, Event, Press, Role, Text, Unsupported
 from storage import open_database
 
@@ -79,6 +79,7 @@ def build_application(settings: Settings, content: Content | None = None) -> Bot
         app.bot_data.outreach = outreach
         app.bot_data.staff = staff
         await _register_commands(app, content)
+        await _register_staff_commands(app, outreach)
         sender = BroadcastSender(settings, content, clock=outreach.clock)
         await sender.start()
         app.bot_data.sender = sender
@@ -127,6 +128,27 @@ async def _register_commands(app: BotApp, content: Content) -> None:
         commands = [BotCommand(name, text) for name, text in pack.texts.commands.items()]
         code = None if lang == default else lang
         await app.bot.set_my_commands(commands, scope=BotCommandScopeDefault(), language_code=code)
+
+
+async def _register_staff_commands(app: BotApp, outreach: Outreach) -> None:
+    """Give each organizer and admin a menu with the commands their role allows."""
+    settings = outreach.settings
+    for user_id in sorted(settings.admin_ids | settings.organizer_ids):
+        role = outreach.role(user_id)
+        profile = await outreach.db.users.profile(user_id)
+        pack = outreach.content.pack(profile.lang if profile else None)
+        allowed = {
+            name: text
+            for name, text in pack.staff.commands.items()
+            if role.includes(Role(STAFF_COMMANDS[name]))
+        }
+        menu = [
+            BotCommand(name, text) for name, text in {**pack.texts.commands, **allowed}.items()
+        ]
+        try:
+            await app.bot.set_my_commands(menu, scope=BotCommandScopeChat(user_id))
+        except TelegramError as exc:  # e.g. they never wrote to the bot: no chat to scope to
+            logger.info("no staff command menu for %s: %s", user_id, exc.message)
 
 
 async def _run(

@@ -18,7 +18,7 @@ from __future__ import annotations
 import html
 import re
 import string
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
@@ -60,6 +60,16 @@ PUBLIC_COMMANDS = (
     "deleteme",
     "help",
 )
+# Organizers' and admins' commands, for their menus: the role each needs.
+STAFF_COMMANDS = {
+    "broadcast": "organizer",
+    "broadcasts": "organizer",
+    "optins": "admin",
+    "export": "admin",
+    "stats": "admin",
+    "unanswered": "admin",
+    "audit": "admin",
+}
 _COMMAND_DESCRIPTION = 256
 M = TypeVar("M", bound=BaseModel)
 _TAG = re.compile(r"<[^>]+>")
@@ -79,6 +89,22 @@ class _Model(BaseModel):
 
 
 Text = Field(min_length=1, max_length=MAX_MESSAGE)
+
+
+def _command_menu(value: dict[str, str], allowed: Iterable[str]) -> dict[str, str]:
+    """Check a command menu as Telegram will: known names, descriptions of 1-256 characters."""
+    names = list(allowed)
+    problems = [
+        f"{name!r} is not one of {', '.join(names)}" for name in value if name not in names
+    ]
+    problems += [
+        f"the description of {name!r} must be 1 to {_COMMAND_DESCRIPTION} characters"
+        for name, description in value.items()
+        if not 1 <= len(description) <= _COMMAND_DESCRIPTION
+    ]
+    if problems:
+        raise ValueError("; ".join(problems))
+    return value
 
 
 class Campaign(_Model):
@@ -182,18 +208,7 @@ class Texts(_Model):
     @field_validator("commands")
     @classmethod
     def _menu(cls, value: dict[str, str]) -> dict[str, str]:
-        problems = [
-            f"{name!r} is not one of {', '.join(PUBLIC_COMMANDS)}"
-            for name in value
-            if name not in PUBLIC_COMMANDS
-        ] + [
-            f"the description of {name!r} must be 1 to {_COMMAND_DESCRIPTION} characters"
-            for name, description in value.items()
-            if not 1 <= len(description) <= _COMMAND_DESCRIPTION
-        ]
-        if problems:
-            raise ValueError("; ".join(problems))
-        return value
+        return _command_menu(value, PUBLIC_COMMANDS)
 
 
 class LearnStep(_Model):
@@ -389,6 +404,13 @@ class StaffTexts(_Model):
 
     broadcast: BroadcastTexts
     admin: AdminTexts
+    # Shown in organizers' and admins' own command menus, next to the public commands.
+    commands: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("commands")
+    @classmethod
+    def _menu(cls, value: dict[str, str]) -> dict[str, str]:
+        return _command_menu(value, STAFF_COMMANDS)
 
 
 @dataclass(frozen=True)

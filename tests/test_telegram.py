@@ -208,3 +208,25 @@ async def test_a_wrong_token_is_named_but_never_shown(fake: FakeTelegram, isolat
     assert proc.returncode == 1
     assert "TELEGRAM_BOT_TOKEN" in err.decode()
     assert "WRONG-token" not in err.decode()
+
+
+async def test_staff_see_their_commands_in_the_menu_and_nobody_else_does(
+    fake: FakeTelegram, make_settings: Callable[..., Settings]
+) -> None:
+    settings = make_settings(
+        telegram_bot_token=TOKEN,
+        telegram_api_url=fake.url,
+        admin_ids="1001",
+        organizer_ids="2002",
+    )
+    async with running(settings):
+        await fake.wait_for(lambda: ("chat:2002", "") in fake.commands)
+
+    def names(scope: str, lang: str = "") -> set[str]:
+        return {c["command"] for c in fake.commands[(scope, lang)]}
+
+    staff_only = {"broadcast", "broadcasts", "optins", "export", "stats", "unanswered", "audit"}
+    assert not names("default") & staff_only
+    assert not names("default", "es") & staff_only
+    assert {"broadcast", "optins", "audit", "learn"} <= names("chat:1001")
+    assert "broadcast" in names("chat:2002") and not {"optins", "export"} & names("chat:2002")
