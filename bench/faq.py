@@ -71,14 +71,14 @@ class _Outcome:
         return self.got == self.question.expect
 
 
-def _load_pack() -> LanguagePack:
-    return load_content(CONTENT).pack("en")
+def _load_pack(lang: str = "en") -> LanguagePack:
+    return load_content(CONTENT).pack(lang)
 
 
-def _load_questions() -> list[_Question]:
-    if not EVAL.is_file():
+def _load_questions(path: Path = EVAL) -> list[_Question]:
+    if not path.is_file():
         return []
-    data = yaml.safe_load(EVAL.read_text(encoding="utf-8")) or {}
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     return [
         _Question(q=str(item["q"]), expect=item.get("expect"), kind=str(item.get("kind", "")))
         for item in data.get("questions", [])
@@ -89,9 +89,12 @@ def _load_questions() -> list[_Question]:
 
 
 def _engine(
-    entries: Sequence[FaqEntry], synonyms: Mapping[str, str], tuning: FaqTuning = DEFAULT_TUNING
+    entries: Sequence[FaqEntry],
+    synonyms: Mapping[str, str],
+    tuning: FaqTuning = DEFAULT_TUNING,
+    lang: str = "en",
 ) -> Matcher:
-    index = FaqIndex.build(entries, "en", synonyms, tuning)
+    index = FaqIndex.build(entries, lang, synonyms, tuning)
 
     def match(question: str) -> tuple[str | None, float]:
         found = index.match(question)
@@ -446,6 +449,7 @@ def main() -> None:
         f"in-scope top-1 {_percent(big_in)}, out-of-scope declined {_percent(big_declined)}"
     )
     print()
+    _other_languages()
 
     wrong_rows = [
         [o.question.q[:70], o.question.expect or "-", o.got or "-", f"{o.score:.3f}"]
@@ -457,6 +461,36 @@ def main() -> None:
         ["question", "expected", "got", "score"],
         wrong_rows or [["(none)", "", "", ""]],
     )
+
+
+def _other_languages() -> None:
+    """Score the engine on the Spanish and Portuguese sets, with each language's own entries."""
+    rows = []
+    for lang in ("es", "pt"):
+        questions = _load_questions(ROOT / "bench" / f"faq_eval_{lang}.yaml")
+        if not questions:
+            continue
+        pack = _load_pack(lang)
+        outcomes = _run(_engine(pack.faq, pack.synonyms, lang=lang), questions)
+        in_scope, declined = _rates(outcomes)
+        wrong = sum(1 for outcome in outcomes if outcome.got is not None and not outcome.right)
+        in_count = sum(question.expect is not None for question in questions)
+        rows.append(
+            [
+                lang,
+                in_count,
+                len(questions) - in_count,
+                _percent(in_scope),
+                _percent(declined),
+                wrong,
+            ]
+        )
+    if rows:
+        _table(
+            "other languages (engine with the shipped tuning, which was fitted on English)",
+            ["lang", "in scope", "out of scope", "in-scope top-1", "declined", "wrong answers"],
+            rows,
+        )
 
 
 if __name__ == "__main__":
