@@ -153,17 +153,83 @@ LANGUAGE_SYNONYMS: dict[str, dict[str, str]] = {
         "made": "make",
     },
     "es": {
+        # chat spelling
         "q": "que",
+        "k": "que",
         "xq": "por que",
+        "xk": "por que",
         "pq": "por que",
+        "porq": "por que",
         "tb": "tambien",
+        "tmb": "tambien",
+        "tbn": "tambien",
+        "tmbn": "tambien",
+        "d": "de",
+        "x": "por",
+        "dnd": "donde",
+        "pa": "para",
+        "pal": "para el",
+        "xfa": "por favor",
+        "porfa": "por favor",
+        "plis": "por favor",
+        "bn": "bien",
+        "nd": "nada",
+        "dsp": "despues",
+        "info": "informacion",
+        "msj": "mensaje",
+        "msjs": "mensajes",
+        "sms": "mensajes",
+        "email": "correo",
+        "e mail": "correo",
+        "mail": "correo",
+        "link": "enlace",
+        "stats": "estadisticas",
+        "de verdad": "realmente",
+        "buenos dias": "hola",
+        "buenas tardes": "hola",
+        "buenas noches": "hola",
     },
     "pt": {
+        # chat spelling
         "vc": "voce",
+        "vcs": "voces",
         "q": "que",
         "oq": "o que",
+        "oque": "o que",
         "pq": "por que",
         "tb": "tambem",
+        "tbm": "tambem",
+        "msm": "mesmo",
+        "mt": "muito",
+        "mto": "muito",
+        "td": "tudo",
+        "nd": "nada",
+        "hj": "hoje",
+        "qnd": "quando",
+        "qdo": "quando",
+        "qto": "quanto",
+        "qtos": "quantos",
+        "cmg": "comigo",
+        "ngm": "ninguem",
+        "dps": "depois",
+        "pra": "para",
+        "pro": "para o",
+        "pros": "para os",
+        "pras": "para as",
+        "obg": "obrigado",
+        "vlw": "valeu",
+        "blz": "beleza",
+        "info": "informacao",
+        "infos": "informacoes",
+        "msg": "mensagem",
+        "msgs": "mensagens",
+        "e mail": "email",
+        "stats": "estatisticas",
+        "de verdade": "realmente",
+        "pessoal": "pessoas",
+        "bom dia": "ola",
+        "boa tarde": "ola",
+        "boa noite": "ola",
     },
 }
 
@@ -173,8 +239,16 @@ SMALL_TALK: dict[str, frozenset[str]] = {
         """hello hi hey hiya yo thanks thank thankyou cheers ok okay k lol haha cool great nice
         bye goodbye morning night afternoon evening sure yes yeah yep no nope good fine"""
     ),
-    "es": _wordset("hola gracias ok vale adios buenos buenas dias noches tardes si no"),
-    "pt": _wordset("ola oi obrigado obrigada ok tchau bom boa dia noite tarde sim nao"),
+    "es": _wordset(
+        """hola holi gracias ok okey oki vale adios chao chau bye buenos buenas buen dias noches
+        tardes si no saludos genial perfecto listo dale claro entendido bueno bien jaja jajaja
+        jeje xd muchas mil hey oye que tal onda"""
+    ),
+    "pt": _wordset(
+        """ola oi oii opa eai obrigado obrigada valeu ok tchau bom boa dia noite tarde sim nao
+        beleza tudo bem legal show top massa entendi certo claro fechou tranquilo kkk kkkk
+        haha rs"""
+    ),
 }
 
 
@@ -194,16 +268,28 @@ STOP_WORDS: dict[str, frozenset[str]] = {
         already"""
     ),
     "es": _wordset(
-        """a al algo algun alguna alguno como con cual cuales cuando de del donde el ella
+        """a al algo algun alguna alguno con cual cuales cuando de del donde el ella
         ellos en es esa ese eso esta estan este esto fue ha hay la las le les lo los mas me
         mi mis muy nos o para pero por porque que quien se sea ser si sin sobre son su sus
-        tambien te tiene tu un una uno unos y ya yo hola gracias pregunta saber"""
+        tambien te tiene tu un una uno unos y ya yo hola gracias pregunta saber
+        ante aqui alguien aquel aquella aquellos ellas esas esos estas estos estoy estaba
+        era eran he han habia hubo mucho mucha muchos tan tanto tus usted ustedes vos ti
+        nosotros nuestro nuestra nuestros nuestras conmigo contigo puedo puedes puede
+        pueden podria quiero quieres queria necesito necesitas oye mira pues bueno entonces
+        osea nomas noma digamos che mano wey guey onda exactamente realmente basicamente
+        favor preguntas dudas duda va van vamos voy ir tener tengo tienes tienen"""
     ),
     "pt": _wordset(
         """a ao aos as com como da das de do dos e ela ele eles em entre era essa esse isso
         esta este eu foi ha isso ja mais me meu minha muito na nas no nos o os ou para pela
         pelo por porque quando que quem se ser seu sua sobre tambem te tem um uma voce
-        ola obrigado obrigada pergunta saber"""
+        ola obrigado obrigada pergunta saber
+        ai alguem algum alguma aquele aquela aquilo as deste desta desse dessa disso
+        neste nesta nesse nessa nisso num numa dum duma estou estava estao eram sou
+        meus minhas seus suas nosso nossa nossos nossas voces te ti tu teu tua comigo
+        posso pode podem poderia quero queria preciso precisa mesmo exatamente realmente
+        basicamente afinal entao tipo ne ta to mano cara galera ei favor perguntas faco vai vao vou ir ter tenho tinha
+        duvida duvidas"""
     ),
 }
 
