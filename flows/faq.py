@@ -288,7 +288,8 @@ STOP_WORDS: dict[str, frozenset[str]] = {
         neste nesta nesse nessa nisso num numa dum duma estou estava estao eram sou
         meus minhas seus suas nosso nossa nossos nossas voces te ti tu teu tua comigo
         posso pode podem poderia quero queria preciso precisa mesmo exatamente realmente
-        basicamente afinal entao tipo ne ta to mano cara galera ei favor perguntas faco vai vao vou ir ter tenho tinha
+        basicamente afinal entao tipo ne ta to mano cara galera ei favor perguntas faco vai vao
+        vou ir ter tenho tinha
         duvida duvidas"""
     ),
 }
