@@ -49,7 +49,7 @@ async def test_a_whole_visit_survives_a_restart(
             assert f"({n}/6)" in step["text"]
         step = await edited(fake, step, buttons(step)["◀ Back"])
         assert "(5/6)" in step["text"]
-        assert all(q in fake.callback_answers for q in fake.callback_answers)
+        assert len(fake.callback_answers) == 7  # every press answered: no endless spinner
         act = await reply_to(fake, USER, lambda: fake.send_command(USER, "act"))
         assert buttons(act)["🌐 Contact form"].startswith("https://www.mass.gov/")
         call = await reply_to(
