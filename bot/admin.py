@@ -19,7 +19,6 @@ from bot.review import export_optins, gather_stats, load_page
 from bot.staff import StaffRouter
 from flows.admin import PAGE_BUTTON, AdminView, parse_page
 from flows.models import Reply, Role
-from storage.questions import KEEP_DAYS
 
 if TYPE_CHECKING:
     from bot.app import BotContext
@@ -102,12 +101,12 @@ async def stats(update: Update, context: BotContext, _: str) -> None:
 async def unanswered(update: Update, context: BotContext, _: str) -> None:
     """List the questions the bot declined most often; nothing in it says who asked."""
     outreach = context.outreach
-    now = outreach.clock()
-    await outreach.db.questions.prune(now)
+    days = outreach.settings.question_retention_days
+    since = outreach.clock() - timedelta(days=days)
+    await outreach.db.questions.purge(since)
     await outreach.db.commit()
-    since = now - timedelta(days=KEEP_DAYS)
     questions = await outreach.db.questions.top_unanswered(since)
-    await _show(update, context, _view(update, context).unanswered(questions, KEEP_DAYS))
+    await _show(update, context, _view(update, context).unanswered(questions, days))
 
 
 async def audit(update: Update, context: BotContext, _: str) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -41,6 +42,7 @@ class Deps:
     outreach: Outreach
     staff: StaffRouter
     sender: BroadcastSender
+    housekeeping: asyncio.Task[None]
 
 
 class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], Deps]):
@@ -76,6 +78,8 @@ def build_application(settings: Settings, content: Content | None = None) -> Bot
         outreach = Outreach(settings, content, db)
         outreach.bot_username = app.bot.username
         await outreach.tidy()
+        _warn_unverified(content)
+        app.bot_data.housekeeping = asyncio.create_task(outreach.housekeeping())
         app.bot_data.outreach = outreach
         app.bot_data.staff = staff
         await _register_commands(app, content)
@@ -85,6 +89,9 @@ def build_application(settings: Settings, content: Content | None = None) -> Bot
         app.bot_data.sender = sender
 
     async def post_shutdown(app: BotApp) -> None:
+        housekeeping = getattr(app.bot_data, "housekeeping", None)
+        if housekeeping is not None:
+            housekeeping.cancel()
         sender = getattr(app.bot_data, "sender", None)
         if sender is not None:
             await sender.stop()
@@ -113,6 +120,12 @@ def build_application(settings: Settings, content: Content | None = None) -> Bot
     app.add_handler(MessageHandler(private & ~filters.TEXT, on_other))
     app.add_error_handler(on_error)
     return app
+
+
+def _warn_unverified(content: Content) -> None:
+    """Log the contact details no organizer has confirmed yet."""
+    for name in content.campaign.unverified():
+        logger.warning("contact %r in campaign.yaml is not verified yet", name)
 
 
 def _register_features(staff: StaffRouter) -> None:
@@ -148,7 +161,7 @@ async def _register_staff_commands(app: BotApp, outreach: Outreach) -> None:
         try:
             await app.bot.set_my_commands(menu, scope=BotCommandScopeChat(user_id))
         except TelegramError as exc:  # e.g. they never wrote to the bot: no chat to scope to
-            logger.info("no staff command menu for %s: %s", user_id, exc.message)
+            logger.info("no command menu for a staff member: %s", exc.message)
 
 
 async def _run(

@@ -39,6 +39,7 @@ from telegram.error import (
 from telegram.warnings import PTBDeprecationWarning
 
 from bot.config import Settings
+from bot.logs import redact
 from bot.service import utcnow
 from bot.transport import AiohttpRequest
 from flows.broadcast import (
@@ -489,7 +490,7 @@ class BroadcastSender:
             decision.state,
             decision.attempts,
             next_at=time.time() + decision.delay,
-            error=f"{type(exc).__name__}: {exc}"[:200],
+            error=redact(f"{type(exc).__name__}: {exc}", [self.settings.token or ""])[:200],
         )
 
     # -- the organizer's view ------------------------------------------------------------

@@ -78,7 +78,7 @@ def _main(args: argparse.Namespace) -> int:
     except SettingsError as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
         return 2
-    setup_logging(settings.log_level, settings.token)
+    setup_logging(settings.log_level, settings.token, private_data=settings.log_private_data)
     if args.command == "content":
         return _content_check(settings.content_dir)
     if args.command == "optins":
@@ -125,6 +125,8 @@ def _content_check(folder: Path) -> int:
         print("\n".join(exc.problems))
         return 1
     entries = sum(len(pack.faq) for pack in content.packs.values())
+    for warning in content.warnings:
+        print(warning)
     print(f"{folder}: valid ({', '.join(content.languages)}; {entries} knowledge entries)")
     return 0
 
@@ -162,7 +164,11 @@ async def _shell(settings: Settings, content: Content) -> int:
     try:
         outreach = Outreach(settings, content, db)
         await outreach.tidy()
-        await run_shell(outreach)
+        housekeeping = asyncio.create_task(outreach.housekeeping())
+        try:
+            await run_shell(outreach)
+        finally:
+            housekeeping.cancel()
     finally:
         await db.close()
     return 0

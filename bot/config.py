@@ -36,6 +36,9 @@ class Settings(BaseSettings):
     default_language: str = Field(default="en", pattern=r"^[a-z]{2}$")
     store_names: bool = False
     log_level: str = "INFO"
+    log_private_data: bool = False
+    question_retention_days: int = Field(default=90, ge=1, le=3650)
+    inactive_user_days: int = Field(default=90, ge=1, le=3650)
 
     @field_validator("telegram_bot_token", mode="before")
     @classmethod

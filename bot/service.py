@@ -5,10 +5,11 @@ Shared by the Telegram adapter and the terminal chat, so both behave the same.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot.config import Settings
@@ -36,6 +37,8 @@ from storage import Database
 __all__ = ["Outreach", "Who", "utcnow"]
 
 logger = logging.getLogger(__name__)
+
+HOUSEKEEPING_SECONDS = 24 * 3600
 
 
 def utcnow() -> datetime:
@@ -77,12 +80,41 @@ class Outreach:
         self.faq = {lang: FaqIndex.from_pack(pack) for lang, pack in content.packs.items()}
 
     async def tidy(self) -> None:
-        """Drop what the settings no longer allow keeping (names, once STORE_NAMES is off)."""
-        if not self.settings.store_names:
+        """Drop what may no longer be kept: old questions, silent people, names if not wanted.
+
+        Run at start-up and once a day (`housekeeping`), in every mode.
+        """
+        now, settings = self.clock(), self.settings
+        erased = 0
+        if not settings.store_names:
             erased = await self.db.users.forget_names()
-            await self.db.commit()
             if erased:
                 logger.info("STORE_NAMES is off: erased the names of %d users", erased)
+        questions = await self.db.questions.purge(
+            now - timedelta(days=settings.question_retention_days)
+        )
+        silent = await self.db.users.inactive(now - timedelta(days=settings.inactive_user_days))
+        for user_id in silent:
+            await self._forget(user_id)
+        await self.db.commit()
+        if questions or silent:
+            logger.info(
+                "retention: purged %d declined questions, forgot %d silent people",
+                questions,
+                len(silent),
+            )
+        if erased or questions or silent:
+            await self.db.checkpoint()
+
+    async def housekeeping(self, every: float = HOUSEKEEPING_SECONDS) -> None:
+        """Run `tidy` every `every` seconds until cancelled; a failure waits for the next."""
+        while True:
+            await asyncio.sleep(every)
+            try:
+                await self.tidy()
+            except Exception:
+                await self.db.rollback()
+                logger.exception("housekeeping failed; trying again later")
 
     def role(self, user_id: int) -> Role:
         """Return the user's role from the settings (checked on every call)."""
@@ -137,6 +169,8 @@ class Outreach:
         except Exception:
             await self.db.rollback()
             raise
+        if any(isinstance(effect, DeleteUser) for effect in outcome.effects):
+            await self.db.checkpoint()  # the erased rows must leave the WAL file too
         return list(outcome.replies)
 
     async def apply(self, user_id: int, outcome: Outcome) -> None:
@@ -145,9 +179,7 @@ class Outreach:
         for effect in outcome.effects:
             match effect:
                 case DeleteUser():
-                    await self.db.users.delete(user_id)
-                    await self.db.audit.forget(user_id)
-                    await self.db.outbox.forget(user_id)
+                    await self._forget(user_id)
                     logger.info("a user erased their data")
                     return  # nothing more may name them
                 case Subscribe(method=method, version=version):
@@ -169,6 +201,11 @@ class Outreach:
                 case KeepUnanswered(question=question, lang=lang):
                     await self.db.questions.record_unanswered(question, lang, now)
         await self.db.users.save_conversation(user_id, outcome.conversation, now)
+
+    async def _forget(self, user_id: int) -> None:
+        await self.db.users.delete(user_id)
+        await self.db.audit.forget(user_id)
+        await self.db.outbox.forget(user_id)
 
     async def mark_blocked(self, user_id: int, *, method: str) -> None:
         """Record that a subscriber can no longer be reached (blocked, deactivated)."""

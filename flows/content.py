@@ -20,6 +20,7 @@ import re
 import string
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
@@ -30,6 +31,7 @@ __all__ = [
     "ActContent",
     "AdminTexts",
     "Campaign",
+    "Contact",
     "Content",
     "ContentError",
     "FaqEntry",
@@ -107,6 +109,18 @@ def _command_menu(value: dict[str, str], allowed: Iterable[str]) -> dict[str, st
     return value
 
 
+class Contact(_Model):
+    """A phone number, address or link people are sent to; unverified until an organizer checks."""
+
+    value: str = Field(min_length=1)
+    verified: date | None = Field(default=None, description="the day an organizer checked it")
+
+    @field_validator("verified", mode="before")
+    @classmethod
+    def _blank(cls, value: Any) -> Any:
+        return None if value in ("", None) else value
+
+
 class Campaign(_Model):
     """campaign.yaml: what is the same in every language."""
 
@@ -116,6 +130,16 @@ class Campaign(_Model):
     consent_version: str = Field(min_length=1)
     bot_username: str = Field(min_length=1, description="fallback for {bot_link} offline")
     links: dict[str, str] = Field(default_factory=dict)
+    contacts: dict[str, Contact] = Field(default_factory=dict)
+
+    @property
+    def values(self) -> dict[str, str]:
+        """Return every placeholder the campaign fills: its links and its contacts."""
+        return {**self.links, **{name: c.value for name, c in self.contacts.items()}}
+
+    def unverified(self) -> list[str]:
+        """Return the names of the contacts no organizer has confirmed yet."""
+        return [name for name, contact in self.contacts.items() if contact.verified is None]
 
     @field_validator("languages")
     @classmethod
@@ -432,6 +456,7 @@ class Content:
 
     campaign: Campaign
     packs: dict[str, LanguagePack]
+    warnings: tuple[str, ...] = ()
 
     @property
     def languages(self) -> list[str]:
@@ -443,7 +468,7 @@ class Content:
 
     def fill(self, text: str, **runtime: str) -> str:
         """Replace `{placeholders}` with campaign links and run-time values."""
-        values = {**self.campaign.links, "bot_link": self.bot_link(), **runtime}
+        values = {**self.campaign.values, "bot_link": self.bot_link(), **runtime}
         return text.format_map(values)
 
     def bot_link(self, username: str | None = None, payload: str | None = None) -> str:
@@ -620,7 +645,17 @@ def load_content(root: Path | str) -> Content:
             ("default_language",),
             f"default_language {campaign.default_language!r} is not in languages",
         )
-    known = frozenset(campaign.links) | RUNTIME_PLACEHOLDERS
+    clash = sorted(set(campaign.links) & set(campaign.contacts))
+    if clash:
+        reader.report(
+            "campaign.yaml", campaign_lines, ("contacts",), f"named in links and contacts: {clash}"
+        )
+    warnings = [
+        f"{root / 'campaign.yaml'}:{_line_of(campaign_lines, ('contacts', name))}: warning: "
+        f"contact {name!r} is not verified (set `verified:` to the day an organizer checked it)"
+        for name in campaign.unverified()
+    ]
+    known = frozenset(campaign.values) | RUNTIME_PLACEHOLDERS
     packs: dict[str, LanguagePack] = {}
     for lang in campaign.languages:
         parts: dict[str, Any] = {}
@@ -647,7 +682,7 @@ def load_content(root: Path | str) -> Content:
     _check_languages_agree(reader, campaign, packs)
     if reader.problems:
         raise ContentError(reader.problems)
-    return Content(campaign=campaign, packs=packs)
+    return Content(campaign=campaign, packs=packs, warnings=tuple(warnings))
 
 
 def _check_languages_agree(

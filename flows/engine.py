@@ -152,8 +152,8 @@ def _act(ctx: Context, _: str = "") -> Outcome:
             Button(label=buttons.call, data="act:call"),
             Button(label=buttons.email, data="act:email"),
         ),
-        (Button(label=buttons.form, url=ctx.content.campaign.links.get("governor_form")),)
-        if ctx.content.campaign.links.get("governor_form")
+        (Button(label=buttons.form, url=ctx.content.campaign.values.get("governor_form")),)
+        if ctx.content.campaign.values.get("governor_form")
         else (),
         (Button(label=buttons.share, url=_share_url(ctx)),),
         (Button(label=buttons.did_it, data="act:done"),),
@@ -433,7 +433,7 @@ def answer(ctx: Context, question: str) -> tuple[Outcome, FaqMatch | None]:
         urgent = Reply(text=ctx.say(texts.urgent), buttons=_menu_row(ctx))
         effects: tuple[Effect, ...] = (Count(name="urgent"),)
         return Outcome(conversation=Conversation(), replies=(urgent,), effects=effects), None
-    scrubbed = scrub(question, allow=ctx.content.campaign.links.values())
+    scrubbed = scrub(question, allow=ctx.content.campaign.values.values())
     notice = (Reply(text=ctx.say(texts.sensitive_notice)),) if scrubbed.kinds else ()
     index = ctx.faq[ctx.pack.code]
     # Matching keeps nothing, so it may read the words that were scrubbed from what is kept.

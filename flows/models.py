@@ -107,6 +107,11 @@ class Profile(_Frozen):
     consent_at: datetime | None = None
     consent_method: str | None = None
     consent_version: str | None = None
+    changed_at: datetime | None = None
+    change_method: str | None = None
+    last_seen: datetime | None = None
+    steps: tuple[tuple[Funnel, datetime], ...] = ()
+    broadcasts: int = 0
     role: Role = Role.MEMBER
 
 

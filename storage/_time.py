@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-__all__ = ["from_iso", "iso"]
+__all__ = ["day", "from_iso", "iso"]
 
 
 def iso(moment: datetime) -> str:
@@ -15,3 +15,8 @@ def iso(moment: datetime) -> str:
 def from_iso(text: str) -> datetime:
     """Parse a stored moment."""
     return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+
+
+def day(moment: datetime) -> str:
+    """Format the UTC day of a moment, for rows that must not carry the time."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%d")

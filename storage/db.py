@@ -43,6 +43,10 @@ class Database:
         """Roll back the current transaction."""
         await self.connection.rollback()
 
+    async def checkpoint(self) -> None:
+        """Copy the WAL into the database file and empty it, so erased rows leave both."""
+        await self.connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
     async def close(self) -> None:
         """Close the connection."""
         await self.connection.close()
@@ -64,6 +68,8 @@ async def open_database(path: Path | str, *, run_migrations: bool = True) -> Dat
         await connection.execute("PRAGMA journal_mode=WAL")
         await connection.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         await connection.execute("PRAGMA foreign_keys=ON")
+        # Deleted rows are overwritten with zeros, not left in free pages of the file.
+        await connection.execute("PRAGMA secure_delete=ON")
         await connection.execute("PRAGMA synchronous=NORMAL")
         if run_migrations:
             await migrate(connection)

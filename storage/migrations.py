@@ -170,6 +170,18 @@ def m005_admin() -> None:
     """Funnel totals for admin statistics."""
 
 
+@migration(
+    """
+    -- A declined question keeps the day it was asked, not the second: a time would match
+    -- the asker's own rows.
+    ALTER TABLE unanswered_questions RENAME COLUMN asked_at TO asked_on;
+    UPDATE unanswered_questions SET asked_on = substr(asked_on, 1, 10);
+    """
+)
+def m006_question_days() -> None:
+    """Declined questions carry the day only."""
+
+
 async def migrate(db: aiosqlite.Connection) -> list[str]:
     """Apply the migrations not yet recorded; return the names applied."""
     await db.execute(

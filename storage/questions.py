@@ -1,17 +1,19 @@
-"""Declined questions and anonymous daily counters; nothing here names a user."""
+"""Declined questions and anonymous daily counters; nothing here names a user.
+
+Both carry the day, never the time: a time to the second would match the asker's own
+funnel and conversation rows.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import aiosqlite
 
-from storage._time import iso
+from storage._time import day
 
-__all__ = ["KEEP_DAYS", "QuestionRepo", "UnansweredQuestion"]
-
-KEEP_DAYS = 90
+__all__ = ["QuestionRepo", "UnansweredQuestion"]
 
 
 @dataclass(frozen=True)
@@ -29,27 +31,26 @@ class QuestionRepo:
         self._db = db
 
     async def record_unanswered(self, question: str, lang: str, now: datetime) -> None:
-        """Keep a declined (already scrubbed) question; drop those older than KEEP_DAYS."""
+        """Keep a declined (already scrubbed) question, with the day it was asked."""
         await self._db.execute(
-            "INSERT INTO unanswered_questions (lang, question, asked_at) VALUES (?, ?, ?)",
-            (lang, question, iso(now)),
+            "INSERT INTO unanswered_questions (lang, question, asked_on) VALUES (?, ?, ?)",
+            (lang, question, day(now)),
         )
-        await self.prune(now)
 
-    async def prune(self, now: datetime) -> None:
-        """Drop declined questions older than KEEP_DAYS."""
-        await self._db.execute(
-            "DELETE FROM unanswered_questions WHERE asked_at < ?",
-            (iso(now - timedelta(days=KEEP_DAYS)),),
+    async def purge(self, before: datetime) -> int:
+        """Drop declined questions asked on days before `before`; return how many."""
+        cursor = await self._db.execute(
+            "DELETE FROM unanswered_questions WHERE asked_on < ?", (day(before),)
         )
+        return cursor.rowcount
 
     async def top_unanswered(self, since: datetime, limit: int = 20) -> list[UnansweredQuestion]:
         """Return the most often declined questions since a moment, most frequent first."""
         async with self._db.execute(
-            "SELECT lower(question) AS q, lang, count(*) AS n, max(asked_at)"
-            " FROM unanswered_questions WHERE asked_at >= ?"
-            " GROUP BY q, lang ORDER BY n DESC, max(asked_at) DESC LIMIT ?",
-            (iso(since), limit),
+            "SELECT lower(question) AS q, lang, count(*) AS n, max(asked_on)"
+            " FROM unanswered_questions WHERE asked_on >= ?"
+            " GROUP BY q, lang ORDER BY n DESC, max(asked_on) DESC LIMIT ?",
+            (day(since), limit),
         ) as cursor:
             return [UnansweredQuestion(r[0], r[1], r[2], r[3]) async for r in cursor]
 
@@ -58,7 +59,7 @@ class QuestionRepo:
         await self._db.execute(
             "INSERT INTO daily_counts (day, name, count) VALUES (?, ?, 1)"
             " ON CONFLICT (day, name) DO UPDATE SET count = count + 1",
-            (now.strftime("%Y-%m-%d"), name),
+            (day(now), name),
         )
 
     async def totals(self, since: datetime | None = None) -> dict[str, int]:
@@ -66,6 +67,6 @@ class QuestionRepo:
         sql = "SELECT name, sum(count) FROM daily_counts"
         params: tuple[str, ...] = ()
         if since is not None:
-            sql, params = sql + " WHERE day >= ?", (since.strftime("%Y-%m-%d"),)
+            sql, params = sql + " WHERE day >= ?", (day(since),)
         async with self._db.execute(sql + " GROUP BY name", params) as cursor:
             return {r[0]: r[1] async for r in cursor}

@@ -6,7 +6,7 @@ from datetime import datetime
 
 import aiosqlite
 
-from flows.models import Conversation, Profile, State, Status
+from flows.models import Conversation, Funnel, Profile, State, Status
 from storage._time import from_iso, iso
 
 __all__ = ["UserRepo"]
@@ -41,8 +41,14 @@ class UserRepo:
         """Return what is stored about a user, or None."""
         async with self._db.execute(
             "SELECT u.user_id, u.lang, u.first_seen, u.source, u.first_name, u.username,"
-            " s.status, s.consent_at, s.consent_method, s.consent_version"
-            " FROM users u LEFT JOIN subscriptions s USING (user_id) WHERE u.user_id = ?",
+            " s.status, s.consent_at, s.consent_method, s.consent_version,"
+            " s.changed_at, s.change_method, c.updated_at,"
+            " (SELECT group_concat(step || ' ' || at, ',') FROM funnel_events f"
+            "  WHERE f.user_id = u.user_id),"
+            " (SELECT count(*) FROM broadcast_recipients r"
+            "  WHERE r.user_id = u.user_id AND r.state IN ('sent', 'unknown'))"
+            " FROM users u LEFT JOIN subscriptions s USING (user_id)"
+            " LEFT JOIN conversations c USING (user_id) WHERE u.user_id = ?",
             (user_id,),
         ) as cursor:
             row = await cursor.fetchone()
@@ -59,6 +65,11 @@ class UserRepo:
             consent_at=from_iso(row[7]) if row[7] else None,
             consent_method=row[8],
             consent_version=row[9],
+            changed_at=from_iso(row[10]) if row[10] else None,
+            change_method=row[11],
+            last_seen=from_iso(row[12]) if row[12] else None,
+            steps=_steps(row[13]),
+            broadcasts=row[14],
         )
 
     async def set_language(self, user_id: int, lang: str) -> None:
@@ -106,3 +117,22 @@ class UserRepo:
     async def delete(self, user_id: int) -> None:
         """Remove the user and, by cascade, every row that names them."""
         await self._db.execute("DELETE FROM users WHERE user_id = ?", (user_id,))
+
+    async def inactive(self, silent_since: datetime) -> list[int]:
+        """Return the users who never subscribed and have said nothing since a moment."""
+        async with self._db.execute(
+            "SELECT u.user_id FROM users u LEFT JOIN conversations c USING (user_id)"
+            " WHERE NOT EXISTS (SELECT 1 FROM subscriptions s WHERE s.user_id = u.user_id)"
+            " AND coalesce(c.updated_at, u.first_seen) < ?",
+            (iso(silent_since),),
+        ) as cursor:
+            return [row[0] async for row in cursor]
+
+
+def _steps(joined: str | None) -> tuple[tuple[Funnel, datetime], ...]:
+    steps = []
+    for part in (joined or "").split(","):
+        step, _, at = part.partition(" ")
+        if step in Funnel._value2member_map_:
+            steps.append((Funnel(step), from_iso(at)))
+    return tuple(sorted(steps, key=lambda item: item[1]))

@@ -389,11 +389,10 @@ async def test_the_unanswered_list_is_pruned_and_anonymous(db: Database, content
         asked = NOW - timedelta(days=days)
         await db.questions.record_unanswered("Is it safe to call?", "en", asked)
     await db.questions.record_unanswered("when is the hearing", "en", NOW)
-    # Recorded last, so its own insert prunes only what is older still: /unanswered must.
     await db.questions.record_unanswered("can ice see my records", "en", NOW - timedelta(days=95))
     await db.commit()
     assert len(await db.questions.top_unanswered(NOW - timedelta(days=400))) == 3
-    await db.questions.prune(NOW)
+    assert await db.questions.purge(NOW - timedelta(days=90)) == 1
     top = await db.questions.top_unanswered(NOW - timedelta(days=400))
     assert [(q.question, q.times) for q in top] == [
         ("is it safe to call?", 3),

@@ -173,7 +173,7 @@ def test_learn_walks_forward_and_back_and_counts_the_end(
 
 
 def test_act_offers_every_way_and_confirms(content: Content, indexes: dict[str, FaqIndex]) -> None:
-    links = content.campaign.links
+    links = content.campaign.values
     outcome = run(content, indexes, Command(name="act"))
     buttons = [b for row in outcome.replies[0].buttons for b in row]
     assert {b.data for b in buttons} >= {"act:call", "act:email", "act:done"}

@@ -139,13 +139,30 @@ async def test_telegram_failures_lose_nothing(fake: FakeTelegram, bot_settings: 
         assert "How to use this bot" in fake.messages(USER)[-1]["text"]
 
 
-async def test_deleteme_erases_the_user(fake: FakeTelegram, bot_settings: Settings) -> None:
-    async with running(bot_settings):
+async def test_deleteme_erases_the_user_down_to_the_files(
+    fake: FakeTelegram, make_settings: Callable[..., Settings]
+) -> None:
+    settings = make_settings(
+        telegram_bot_token=TOKEN, telegram_api_url=fake.url, store_names=True
+    )
+    files = [settings.database_path, settings.database_path.with_name("bot.sqlite3-wal")]
+    secrets = (b"Zebulonia", b"flyer-pelican-street")
+    async with running(settings):
+        start = lambda: fake.send_command(  # noqa: E731
+            USER, "start", "flyer-pelican-street", first_name="Zebulonia"
+        )
+        await reply_to(fake, USER, start)
         await reply_to(fake, USER, lambda: fake.send_command(USER, "subscribe"))
+        data = b"".join(path.read_bytes() for path in files if path.exists())
+        assert all(secret in data for secret in secrets)  # kept while they are a user
         prompt = await reply_to(fake, USER, lambda: fake.send_command(USER, "deleteme"))
         done = await edited(fake, prompt, buttons(prompt)["🗑 Erase my data"])
         assert "erased" in done["text"]
-    async with aiosqlite.connect(bot_settings.database_path) as db:
+        # While the bot still runs: gone from the tables, the database file and its WAL.
+        data = b"".join(path.read_bytes() for path in files if path.exists())
+        for secret in secrets:
+            assert secret not in data, secret
+    async with aiosqlite.connect(settings.database_path) as db:
         for table in ("users", "subscriptions", "funnel_events", "conversations"):
             async with db.execute(f"SELECT count(*) FROM {table} WHERE user_id = ?", (USER,)) as c:
                 assert (await c.fetchone())[0] == 0, table
@@ -154,11 +171,11 @@ async def test_deleteme_erases_the_user(fake: FakeTelegram, bot_settings: Settin
 async def test_the_bot_process_stops_cleanly_and_resumes(
     fake: FakeTelegram, isolated: Path
 ) -> None:
-    async def start() -> asyncio.subprocess.Process:
-        # Even the most talkative logs must not show the token.
-        return await start_bot_process(fake, isolated / "proc.sqlite3", LOG_LEVEL="DEBUG")
+    async def start(**variables: str) -> asyncio.subprocess.Process:
+        return await start_bot_process(fake, isolated / "proc.sqlite3", **variables)
 
-    proc = await start()
+    # Even the most talkative logs, private data allowed, must not show the token.
+    proc = await start(LOG_LEVEL="DEBUG", LOG_PRIVATE_DATA="true")
     try:
         await reply_to(fake, USER, lambda: fake.send_command(USER, "subscribe"))
         learn = await reply_to(fake, USER, lambda: fake.send_command(USER, "learn"))
@@ -168,16 +185,24 @@ async def test_the_bot_process_stops_cleanly_and_resumes(
     assert proc.returncode == 0, err.decode()
     assert TOKEN not in err.decode() and "TEST-token" not in err.decode()
     assert "getUpdates" in err.decode()  # the logs were really that talkative
-    proc = await start()
+    assert "LOG_PRIVATE_DATA is on" in err.decode()
+    # At DEBUG without LOG_PRIVATE_DATA: nothing a person typed, nor their name or id.
+    proc = await start(LOG_LEVEL="DEBUG")
     try:
         mydata = await reply_to(fake, USER, lambda: fake.send_command(USER, "mydata"))
         assert "Updates: subscribed" in mydata["text"]
         step = await edited(fake, learn, "learn:1")
         assert "(2/6)" in step["text"]
+        question = "does the pelican committee meet on tuesdays"
+        await reply_to(fake, USER, lambda: fake.send_text(USER, question, first_name="Zebulon"))
     finally:
         proc.send_signal(signal.SIGINT)
-        await asyncio.wait_for(proc.communicate(), 20)
+        _, err = await asyncio.wait_for(proc.communicate(), 20)
     assert proc.returncode == 0
+    logs = err.decode()
+    assert "DEBUG" in logs or "INFO" in logs
+    for private in ("pelican", "Zebulon", str(USER), TOKEN):
+        assert private not in logs, private
 
 
 async def test_a_user_who_blocks_the_bot_is_no_longer_a_subscriber(
