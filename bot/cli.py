@@ -253,23 +253,25 @@ def _ask(content: Content, question: str | None, lang: str | None, *, as_json: b
     from bot.render import plain
     from flows.engine import Context, answer
     from flows.faq import FaqIndex
+    from flows.listen import Listener
     from flows.models import Conversation, Profile
 
     pack = content.pack(lang)
     # A visitor with no history, as the bot would see a first question.
     profile = Profile(user_id=0, lang=pack.code, first_seen=datetime.now(UTC))
-    ctx = Context(content, profile, Conversation(), {pack.code: FaqIndex.from_pack(pack)})
+    indexes = {pack.code: FaqIndex.from_pack(pack)}
+    ctx = Context(content, profile, Conversation(), indexes, Listener(content))
     questions = [question] if question is not None else (line.rstrip("\n") for line in sys.stdin)
     for q in questions:
-        outcome, match = answer(ctx, q)
+        outcome, verdict = answer(ctx, q)
         text = plain(outcome.replies[-1].text)
         if as_json:
-            entry = match.entry if match else None
             result = {
-                "id": entry.id if entry else None,
-                "score": round(match.score, 4) if match else 1.0,
+                "id": verdict.id,
+                "score": round(verdict.score, 4),
                 "answer": text,
-                "suggestions": list(match.suggestions) if match else [],
+                "suggestions": list(verdict.suggestions),
+                "kind": verdict.kind,
             }
             print(json.dumps(result, ensure_ascii=False), flush=True)
         else:

@@ -16,6 +16,7 @@ from bot.config import Settings
 from flows.content import Content
 from flows.engine import Context, handle
 from flows.faq import FaqIndex
+from flows.listen import Listener
 from flows.models import (
     Count,
     DeleteUser,
@@ -78,6 +79,7 @@ class Outreach:
         self.clock = clock
         self.bot_username: str | None = None
         self.faq = {lang: FaqIndex.from_pack(pack) for lang, pack in content.packs.items()}
+        self.listener = Listener(content)
 
     async def tidy(self) -> None:
         """Drop what may no longer be kept: old questions, silent people, names if not wanted.
@@ -156,7 +158,10 @@ class Outreach:
             profile=await self.profile(who),
             conversation=await self.db.users.conversation(who.user_id),
             faq=self.faq,
+            listener=self.listener,
             bot_username=self.bot_username,
+            question_days=self.settings.question_retention_days,
+            inactive_days=self.settings.inactive_user_days,
         )
 
     async def handle(self, who: Who, event: Event) -> list[Reply]:

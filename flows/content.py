@@ -8,6 +8,7 @@ Layout of a content folder::
     <lang>/act.yaml        the action: call script, email, form, share
     <lang>/faq.yaml        the knowledge file
     <lang>/staff.yaml      what organizers and admins see
+    <lang>/words.yaml      what the bot listens for: emergencies, referrals, small talk
 
 Any text may use `{placeholders}` naming a key of `links` in campaign.yaml (and
 `{bot_link}`, filled in at run time); an unknown placeholder is a content error.
@@ -39,6 +40,8 @@ __all__ = [
     "LanguagePack",
     "LearnStep",
     "Texts",
+    "UrgentWords",
+    "Words",
     "load_content",
     "plain",
 ]
@@ -72,6 +75,8 @@ STAFF_COMMANDS = {
     "unanswered": "admin",
     "audit": "admin",
 }
+# Things people say to the bot itself, each answered with a text of texts.yaml.
+INTENTS = ("thanks", "greeting", "help")
 _COMMAND_DESCRIPTION = 256
 M = TypeVar("M", bound=BaseModel)
 _TAG = re.compile(r"<[^>]+>")
@@ -181,11 +186,27 @@ class Texts(_Model):
 
     runtime: ClassVar[dict[str, frozenset[str]]] = {
         "language_set": frozenset({"language"}),
+        "privacy": frozenset({"question_days", "inactive_days"}),
+        "faq_fallback": frozenset({"question_days"}),
         "faq_source": frozenset({"cited"}),
         "mydata": frozenset(
-            {"user_id", "language", "first_seen", "came_from", "names", "status", "consent"}
+            {
+                "user_id",
+                "language",
+                "first_seen",
+                "last_seen",
+                "came_from",
+                "names",
+                "status",
+                "consent",
+                "changed",
+                "steps",
+                "updates_sent",
+            }
         ),
         "mydata_consent": frozenset({"date", "method", "version"}),
+        "mydata_changed": frozenset({"date", "method"}),
+        "change_methods": frozenset({"word"}),
     }
 
     language_name: str = Text
@@ -205,6 +226,8 @@ class Texts(_Model):
     faq_source: str = Text
     faq_topics: str = Text
     urgent: str = Text
+    referral: str = Text
+    thanks: str = Text
     sensitive_notice: str = Text
     subscribed: str = Text
     already_subscribed: str = Text
@@ -215,7 +238,9 @@ class Texts(_Model):
     privacy: str = Text
     mydata: str = Text
     mydata_consent: str = Text
-    consent_methods: dict[str, str] = Field(default_factory=dict)
+    mydata_changed: str = Text
+    change_methods: dict[str, str] = Field(default_factory=dict)
+    funnel_steps: dict[str, str] = Field(default_factory=dict)
     delete_prompt: str = Text
     deleted: str = Text
     delete_cancelled: str = Text
@@ -225,7 +250,6 @@ class Texts(_Model):
     status_none: str = Text
     stop_words: list[str] = Field(min_length=1)
     help_words: list[str] = Field(min_length=1)
-    urgent_words: list[str] = Field(min_length=1)
     buttons: Buttons
     commands: dict[str, str] = Field(description="command -> menu description")
 
@@ -267,6 +291,36 @@ class FaqEntry(_Model):
     answer: str = Text
     source: str = Field(min_length=1)
     related: list[str] = Field(default_factory=list)
+
+
+class UrgentWords(_Model):
+    """What an emergency sounds like in one language (see flows/listen.py)."""
+
+    alarms: list[str] = Field(default_factory=list)
+    actors: list[str] = Field(min_length=1)
+    actions: list[str] = Field(min_length=1)
+    people: list[str] = Field(default_factory=list)
+    taken: list[str] = Field(default_factory=list)
+    now: list[str] = Field(default_factory=list)
+    calm: list[str] = Field(default_factory=list)
+
+
+class Words(_Model):
+    """<lang>/words.yaml: what the bot listens for besides questions."""
+
+    urgent: UrgentWords
+    referral: list[str] = Field(default_factory=list)
+    intents: dict[str, list[str]] = Field(default_factory=dict)
+    # Everyday words a declined question may keep besides the campaign's own (see scrub).
+    common_words: str = ""
+
+    @field_validator("intents")
+    @classmethod
+    def _intents(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        unknown = sorted(set(value) - set(INTENTS))
+        if unknown:
+            raise ValueError(f"unknown intents {unknown}; known: {', '.join(INTENTS)}")
+        return value
 
 
 class Faq(_Model):
@@ -448,6 +502,7 @@ class LanguagePack:
     faq: tuple[FaqEntry, ...]
     synonyms: dict[str, str]
     staff: StaffTexts
+    words: Words
 
 
 @dataclass(frozen=True, eq=False)
@@ -625,6 +680,7 @@ _PARTS: tuple[tuple[str, type[BaseModel]], ...] = (
     ("act", ActContent),
     ("faq", Faq),
     ("staff", StaffTexts),
+    ("words", Words),
 )
 
 
@@ -678,6 +734,7 @@ def load_content(root: Path | str) -> Content:
                 faq=tuple(parts["faq"].entries),
                 synonyms=parts["faq"].synonyms,
                 staff=parts["staff"],
+                words=parts["words"],
             )
     _check_languages_agree(reader, campaign, packs)
     if reader.problems:

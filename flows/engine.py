@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import html
 import re
@@ -11,7 +12,8 @@ from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from flows.content import Content, FaqEntry, LanguagePack, plain
-from flows.faq import FaqIndex, FaqMatch
+from flows.faq import FaqIndex
+from flows.listen import Listener
 from flows.models import (
     Button,
     Command,
@@ -38,7 +40,7 @@ from flows.models import (
 )
 from flows.sensitive import scrub
 
-__all__ = ["Context", "answer", "handle", "is_stop_word", "is_urgent", "normalize_word"]
+__all__ = ["Context", "Verdict", "answer", "handle", "is_stop_word", "normalize_word"]
 
 MAX_QUESTION = 1000
 Rows = tuple[tuple[Button, ...], ...]
@@ -54,7 +56,10 @@ class Context:
     profile: Profile
     conversation: Conversation
     faq: Mapping[str, FaqIndex]
+    listener: Listener
     bot_username: str | None = None
+    question_days: int = 90  # QUESTION_RETENTION_DAYS and INACTIVE_USER_DAYS, for the texts
+    inactive_days: int = 90
 
     @property
     def pack(self) -> LanguagePack:
@@ -63,7 +68,14 @@ class Context:
     def say(self, text: str, trusted: Mapping[str, str] | None = None, **values: object) -> str:
         """Fill a content text; run-time values are escaped, content (`trusted`) is HTML."""
         escaped = {key: html.escape(str(value)) for key, value in values.items()}
-        return self.content.fill(text, bot_link=self.bot_link(), **escaped, **(trusted or {}))
+        return self.content.fill(
+            text,
+            bot_link=self.bot_link(),
+            question_days=str(self.question_days),
+            inactive_days=str(self.inactive_days),
+            **escaped,
+            **(trusted or {}),
+        )
 
     def bot_link(self, payload: str | None = None) -> str:
         return self.content.bot_link(self.bot_username, payload)
@@ -237,7 +249,7 @@ def _set_language(ctx: Context, code: str) -> Outcome:
         return _old_button(ctx)
     pack = ctx.content.packs[code]
     profile = ctx.profile.model_copy(update={"lang": code})
-    switched = Context(ctx.content, profile, ctx.conversation, ctx.faq, ctx.bot_username)
+    switched = dataclasses.replace(ctx, profile=profile)
     return Outcome(
         conversation=ctx.conversation,
         replies=(
@@ -267,23 +279,44 @@ def _mydata(ctx: Context, _: str = "") -> Outcome:
         Status.UNSUBSCRIBED: texts.status_unsubscribed,
         Status.BLOCKED: texts.status_blocked,
     }[p.status]
-    consent = "-"
+
+    def method(name: str | None) -> str:
+        if name and name.startswith("text:"):
+            return texts.change_methods.get("text", name).replace("{word}", name[5:].upper())
+        return texts.change_methods.get(name or "", name or "-")
+
+    consent = changed = "-"
     if p.consent_at:
         consent = ctx.say(
             texts.mydata_consent,
             date=f"{p.consent_at:%Y-%m-%d %H:%M}",
-            method=texts.consent_methods.get(p.consent_method or "", p.consent_method or "-"),
+            method=method(p.consent_method),
             version=p.consent_version or "-",
         )
+    if p.changed_at and p.status is not Status.ACTIVE:
+        changed = ctx.say(
+            texts.mydata_changed, date=f"{p.changed_at:%Y-%m-%d %H:%M}", method=method(p.change_method)
+        )
+    steps = ", ".join(
+        f"{html.escape(texts.funnel_steps.get(step.value, step.value))} {at:%Y-%m-%d}"
+        for step, at in p.steps
+    )
     names = " ".join(part for part in (p.first_name, p.username and f"@{p.username}") if part)
     text = ctx.say(
         texts.mydata,
         user_id=p.user_id,
         language=ctx.pack.texts.language_name,
         first_seen=f"{p.first_seen:%Y-%m-%d}",
+        last_seen=f"{p.last_seen:%Y-%m-%d %H:%M}" if p.last_seen else "-",
         came_from=p.source or "-",
-        trusted={"status": ctx.say(status), "consent": consent},
+        trusted={
+            "status": ctx.say(status),
+            "consent": consent,
+            "changed": changed,
+            "steps": steps or "-",
+        },
         names=names or "-",
+        updates_sent=p.broadcasts,
     )
     rows = (
         (Button(label=ctx.pack.texts.buttons.delete_confirm, data="del:ask"),),
@@ -395,19 +428,35 @@ def _old_button(ctx: Context) -> Outcome:
 
 # -- free text -----------------------------------------------------------------------------
 
+# A referral word ("DACA", "green card") sends a question to legal help unless the knowledge
+# file answers it at least this well.
+REFERRAL_OVERRIDE = 0.6
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """How typed text was answered: an entry, the emergency reply, or a kind of decline."""
+
+    kind: str  # "answer" | "urgent" | "referral" | "intent" | "declined"
+    id: str | None = None  # the entry's id; "urgent" for the emergency reply
+    score: float = 0.0
+    suggestions: tuple[str, ...] = ()
+
 
 def _text(text: str, ctx: Context) -> Outcome:
     word = normalize_word(text)
     if not word:
         return _say(ctx, ctx.pack.texts.no_words, _menu_row(ctx))
+    if ctx.listener.urgent(text):  # before anything else, however long
+        return _urgent(ctx)
     keywords = _keywords(ctx.content)
     if word in keywords.stop:
         return _unsubscribe(ctx, method=f"text:{word}")
     if word in keywords.help:
         return _help(ctx)
-    if len(text) > MAX_QUESTION and not is_urgent(ctx.content, text):
+    if len(text) > MAX_QUESTION:
         return _say(ctx, ctx.pack.texts.too_long, _menu_row(ctx))
-    outcome, _ = answer(ctx, text)  # an emergency, however long, gets the hotline
+    outcome, _ = answer(ctx, text)
     return outcome
 
 
@@ -416,34 +465,42 @@ def is_stop_word(content: Content, text: str) -> bool:
     return normalize_word(text) in _keywords(content).stop
 
 
-def is_urgent(content: Content, text: str) -> bool:
-    """Tell whether a message signals an emergency, in any offered language."""
-    folded = f" {normalize_word(text)} "
-    return any(f" {phrase} " in folded for phrase in _keywords(content).urgent)
+def answer(ctx: Context, question: str) -> tuple[Outcome, Verdict]:
+    """Answer typed text: an emergency at once, small talk, else from the knowledge file,
+    else a referral to legal help or an honest decline.
 
-
-def answer(ctx: Context, question: str) -> tuple[Outcome, FaqMatch | None]:
-    """Answer typed text: an emergency at once, else from the knowledge file, else decline.
-
-    Personal details are scrubbed from the question before anything about it is recorded;
-    the match is None when the emergency text was given without matching.
+    Personal details are scrubbed from a declined question before it is kept.
     """
     texts = ctx.pack.texts
-    if is_urgent(ctx.content, question):
-        urgent = Reply(text=ctx.say(texts.urgent), buttons=_menu_row(ctx))
-        effects: tuple[Effect, ...] = (Count(name="urgent"),)
-        return Outcome(conversation=Conversation(), replies=(urgent,), effects=effects), None
-    scrubbed = scrub(question, allow=ctx.content.campaign.values.values())
-    notice = (Reply(text=ctx.say(texts.sensitive_notice)),) if scrubbed.kinds else ()
+    heard = ctx.listener.hear(question)
+    if heard.urgent:
+        return _urgent(ctx), Verdict(kind="urgent", id="urgent", score=1.0)
+    if heard.intent is not None:
+        return _intent(ctx, heard.intent), Verdict(kind="intent", score=1.0)
+    scrubbed = scrub(
+        question,
+        allow=ctx.content.campaign.values.values(),
+        known=ctx.listener.known(ctx.pack.code),
+    )
+    personal = scrubbed.kinds - {"unknown"}
+    notice = (Reply(text=ctx.say(texts.sensitive_notice)),) if personal else ()
     index = ctx.faq[ctx.pack.code]
     # Matching keeps nothing, so it may read the words that were scrubbed from what is kept.
     match = index.match(question)
-    effects = (RecordFunnel(step=Funnel.ASKED),)
+    effects: tuple[Effect, ...] = (RecordFunnel(step=Funnel.ASKED),)
+    if heard.referral and not (match.entry is not None and match.score >= REFERRAL_OVERRIDE):
+        outcome = Outcome(
+            conversation=Conversation(),
+            replies=(*notice, Reply(text=ctx.say(texts.referral), buttons=_menu_row(ctx))),
+            effects=(*effects, Count(name="referred")),
+        )
+        return outcome, Verdict(kind="referral", score=match.score)
     if match.entry is not None:
         outcome = _answer(ctx, match.entry)
         effects += (Count(name="answered"),)
         replies = notice + outcome.replies
-        return outcome.model_copy(update={"effects": effects, "replies": replies}), match
+        verdict = Verdict(kind="answer", id=match.entry.id, score=match.score)
+        return outcome.model_copy(update={"effects": effects, "replies": replies}), verdict
     rows: Rows = tuple(
         (Button(label=_label(entry), data=f"faq:{entry.id}"),)
         for entry in (index.get(i) for i in match.suggestions)
@@ -459,19 +516,35 @@ def answer(ctx: Context, question: str) -> tuple[Outcome, FaqMatch | None]:
         replies=(*notice, Reply(text=ctx.say(texts.faq_fallback), buttons=rows)),
         effects=effects,
     )
-    return outcome, match
+    return outcome, Verdict(kind="declined", score=match.score, suggestions=match.suggestions)
+
+
+def _urgent(ctx: Context) -> Outcome:
+    return Outcome(
+        conversation=Conversation(),
+        replies=(Reply(text=ctx.say(ctx.pack.texts.urgent), buttons=_menu_row(ctx)),),
+        effects=(Count(name="urgent"),),
+    )
+
+
+def _intent(ctx: Context, name: str) -> Outcome:
+    texts = ctx.pack.texts
+    if name == "help":
+        return _help(ctx)
+    if name == "greeting":
+        return _menu(ctx)
+    return _say(ctx, texts.thanks, _menu_row(ctx))
 
 
 @dataclass(frozen=True)
 class _Keywords:
     stop: frozenset[str]
     help: frozenset[str]
-    urgent: tuple[str, ...]
 
 
 @functools.lru_cache(maxsize=4)
 def _keywords(content: Content) -> _Keywords:
-    """The STOP, HELP and urgent words of every offered language, folded once per campaign."""
+    """The STOP and HELP words of every offered language, folded once per campaign."""
     packs = content.packs.values()
 
     def fold(words: Iterable[str]) -> frozenset[str]:
@@ -480,7 +553,6 @@ def _keywords(content: Content) -> _Keywords:
     return _Keywords(
         stop=fold(w for pack in packs for w in pack.texts.stop_words),
         help=fold(w for pack in packs for w in pack.texts.help_words),
-        urgent=tuple(sorted(fold(w for pack in packs for w in pack.texts.urgent_words))),
     )
 
 

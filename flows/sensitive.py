@@ -6,18 +6,24 @@ question is scrubbed before it is stored: each such span becomes `[removed]`, an
 kinds found let the bot say, gently, that such details are not needed.
 
 Plain regular expressions, tuned to keep the campaign's own figures ("45,707", "52%",
-"2008") and public phone numbers passed in `allow`.
+"2008") and public phone numbers passed in `allow`. Patterns alone miss too much (a name
+with no "my name is", a street with no street word, a town), so scrubbing also fails
+closed: given the words the campaign knows (`known`, folded), every other word becomes
+`[…]`, and so does every number the campaign does not use.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Collection
 from dataclasses import dataclass
 
-__all__ = ["KINDS", "REMOVED", "Scrubbed", "scrub"]
+__all__ = ["KINDS", "REMOVED", "UNKNOWN", "Scrubbed", "fold_word", "scrub"]
 
 REMOVED = "[removed]"
+UNKNOWN = "[…]"
+_WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
 KINDS = frozenset(
     {"a_number", "ssn", "address", "status", "phone", "email", "receipt", "date", "name"}
 )
@@ -97,6 +103,11 @@ _STATUS = "|".join(
         r"|sem\s+pap[eé]is)",
         r"\bn[aã]o\s+tenho\s+(?:documentos|pap[eé]is|visto|green\s+card)",
         r"\bmeu\s+visto\s+(?:venceu|expirou|est[aá]\s+vencido)",
+        # Said of anyone, these words state a status: never kept.
+        r"\b(?:undocumented|out\s+of\s+status|overstay(?:ed|ing)?|(?:deportation|removal)\s+order"
+        r"|indocumentad[oa]s?|sin\s+(?:papeles|documentos)|orden(?:es)?\s+de\s+deportaci[oó]n"
+        r"|sem\s+(?:documentos?|pap[eé]is)|ordem\s+de\s+deporta[cç][aã]o"
+        r"|(?:visa|visto)\s+(?:expired|vencid[ao]|venceu|expirou|se\s+venci[oó]))\b",
     ]
 )
 
@@ -130,8 +141,34 @@ def _digits(text: str) -> str:
     return "".join(char for char in text if char.isdigit())
 
 
-def scrub(text: str, *, allow: Collection[str] = ()) -> Scrubbed:
-    """Replace personal details in `text` with `[removed]`; keep numbers listed in `allow`."""
+def fold_word(word: str) -> str:
+    """Fold one word as the known-word lists are folded: lower case, no accents."""
+    decomposed = unicodedata.normalize("NFKD", word.casefold())
+    return "".join(c for c in decomposed if not unicodedata.combining(c) and c not in "'’")
+
+
+def _unknown_out(text: str, known: frozenset[str]) -> tuple[str, bool]:
+    replaced = False
+
+    def swap(found: re.Match[str]) -> str:
+        nonlocal replaced
+        if fold_word(found.group(0)) in known:
+            return found.group(0)
+        replaced = True
+        return UNKNOWN
+
+    out = _WORD.sub(swap, text)
+    # "[…] […] […]" says no more than one.
+    return re.sub(rf"{re.escape(UNKNOWN)}(?:[\s,.-]*{re.escape(UNKNOWN)})+", UNKNOWN, out), replaced
+
+
+def scrub(
+    text: str, *, allow: Collection[str] = (), known: frozenset[str] | None = None
+) -> Scrubbed:
+    """Replace personal details in `text` with `[removed]`; keep numbers listed in `allow`.
+
+    With `known`, every word not in it is replaced too (kind "unknown").
+    """
     kept = {_digits(number)[-10:] for number in allow if _digits(number)}
     spans: list[tuple[int, int, str]] = []
     for kind, pattern in _PATTERNS:
@@ -151,4 +188,11 @@ def scrub(text: str, *, allow: Collection[str] = ()) -> Scrubbed:
         kinds.add(kind)
         end = stop
     parts.append(text[end:])
-    return Scrubbed(text="".join(parts), kinds=frozenset(kinds))
+    scrubbed = "".join(parts)
+    if known is not None:
+        pieces = scrubbed.split(REMOVED)
+        cleaned = [_unknown_out(piece, known) for piece in pieces]
+        scrubbed = REMOVED.join(piece for piece, _ in cleaned)
+        if any(replaced for _, replaced in cleaned):
+            kinds.add("unknown")
+    return Scrubbed(text=scrubbed, kinds=frozenset(kinds))

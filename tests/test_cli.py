@@ -124,9 +124,27 @@ def test_ask_reads_one_question_a_line_and_declines_honestly() -> None:
     questions = "wat is scomm\nwho won the football game last night\nICE is at my door\n"
     result = bot("ask", "--json", stdin=questions)
     answers = [json.loads(line) for line in result.stdout.splitlines()]
-    assert [a["id"] for a in answers] == ["what-is-scomm", None, None]
+    assert [a["id"] for a in answers] == ["what-is-scomm", None, "urgent"]
+    assert [a["kind"] for a in answers] == ["answer", "declined", "urgent"]
     assert "not sure" in answers[1]["answer"]
     assert "(617) 370-5023" in answers[2]["answer"]  # the hotline, before any matching
+
+
+def test_ask_refers_uncovered_immigration_questions_to_legal_help() -> None:
+    questions = "how do i renew my daca
+thanks!
+¿cómo saco la green card?
+"
+    result = bot("ask", "--json", stdin=questions)
+    answers = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [(a["id"], a["kind"]) for a in answers] == [
+        (None, "referral"),
+        (None, "intent"),
+        (None, "referral"),
+    ]
+    assert "outside what this bot knows" in answers[0]["answer"]
+    assert "https://www.aclum.org" in answers[0]["answer"]
+    assert "welcome" in answers[1]["answer"]
 
 
 def test_ask_in_another_language() -> None:

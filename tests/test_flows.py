@@ -9,6 +9,7 @@ import pytest
 from flows.content import Content, Texts, load_content
 from flows.engine import Context, handle
 from flows.faq import FaqIndex
+from flows.listen import Listener
 from flows.models import (
     Command,
     Conversation,
@@ -55,7 +56,7 @@ def run(
         status=status,
         source=source,
     )
-    ctx = Context(content, profile, conversation or Conversation(), indexes)
+    ctx = Context(content, profile, conversation or Conversation(), indexes, Listener(content))
     return handle(event, ctx)
 
 
@@ -221,48 +222,82 @@ def test_free_text_answers_from_the_knowledge_file(
 
 def test_gibberish_is_declined_honestly(content: Content, indexes: dict[str, FaqIndex]) -> None:
     outcome = run(content, indexes, Text(text="qwzx vbnm plok"))
-    assert outcome.replies[0].text == content.fill(texts(content).faq_fallback)
-
-
-def test_urgent_words_of_every_language_get_the_hotline_at_once(
-    content: Content, indexes: dict[str, FaqIndex]
-) -> None:
-    for code, pack in content.packs.items():
-        for phrase in pack.texts.urgent_words:
-            outcome = run(content, indexes, Text(text=f"Please help, {phrase.upper()}!!"))
-            assert outcome.replies[0].text == content.fill(content.pack("en").texts.urgent), (
-                code,
-                phrase,
-            )
-            assert not any(isinstance(e, KeepUnanswered) for e in outcome.effects)
-    calm = run(content, indexes, Text(text="what did the coalition do to win?"))
-    assert calm.replies[0].text != content.fill(texts(content).urgent)
+    assert outcome.replies[0].text == content.fill(texts(content).faq_fallback, question_days="90")
 
 
 @pytest.mark.parametrize(
-    "question",
+    "message",
     [
-        "my A-number is A123-456-789 will they find me",
-        "my ssn is 123-45-6789 is that in the database",
-        "I live at 45 Blue Hill Ave apt 3, will police send my prints",
-        "I am undocumented, is the bot safe",
+        "ICE is at my door",
+        "two immigration officers outside the house asking where my son is",
+        "unos federales esperando afuera del trabajo",
+        "A IMIGRACAO LEVOU MINHA VIZINHA AGORA",
+        "la migra se llevó a mi esposo hace rato",
+        "inmigarcion esta tocando la puerta",  # a typo
+        "help they took my husband, ICE",
     ],
 )
-def test_personal_details_are_never_kept(
-    content: Content, indexes: dict[str, FaqIndex], question: str
+def test_emergencies_get_the_hotline_first_and_nothing_is_kept(
+    content: Content, indexes: dict[str, FaqIndex], message: str
+) -> None:
+    outcome = run(content, indexes, Text(text=message))
+    assert outcome.replies[0].text == content.fill(texts(content).urgent)
+    assert Count(name="urgent") in outcome.effects
+    assert not any(isinstance(e, KeepUnanswered | RecordFunnel) for e in outcome.effects)
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "what do people mean by la migra",
+        "¿qué quiere decir que alguien está detenido?",
+        "o que significa ser detido?",
+        "what did the coalition do to win?",
+        "if i get arrested do my fingerprints go to ICE?",
+    ],
+)
+def test_calm_questions_about_the_same_words_are_not_emergencies(
+    content: Content, indexes: dict[str, FaqIndex], message: str
+) -> None:
+    outcome = run(content, indexes, Text(text=message))
+    assert outcome.replies[0].text != content.fill(texts(content).urgent)
+    assert Count(name="urgent") not in outcome.effects
+
+
+def test_an_overlong_emergency_still_gets_the_hotline(
+    content: Content, indexes: dict[str, FaqIndex]
+) -> None:
+    outcome = run(content, indexes, Text(text="ICE is outside my building right now. " * 60))
+    assert outcome.replies[0].text == content.fill(texts(content).urgent)
+
+
+@pytest.mark.parametrize(
+    ("question", "secrets"),
+    [
+        ("my A-number is A123-456-789 can i get a work visa", ["123-456-789"]),
+        ("this is Rosalba Quintanilla, when does the food bank open", ["Rosalba", "Quintanilla"]),
+        ("vivo en calle Bennington 22 con mi esposa Marisol, el dueño sube la renta", ["Bennington", "Marisol"]),
+        ("aqui é a Fernanda da Rua Meridian, o aluguel pode subir?", ["Fernanda", "Meridian"]),
+        ("nací el 12 de agosto de 1990 en Zacatecoluca, cuando cierra el consulado", ["1990", "Zacatecoluca"]),
+        ("my cousin Rosendo is undocumented, where is the food bank", ["Rosendo", "undocumented"]),
+    ],
+)
+def test_declined_questions_keep_no_personal_detail(
+    content: Content, indexes: dict[str, FaqIndex], question: str, secrets: list[str]
 ) -> None:
     outcome = run(content, indexes, Text(text=question))
-    assert outcome.replies[0].text == content.fill(texts(content).sensitive_notice)
-    kept = " ".join(e.question for e in outcome.effects if isinstance(e, KeepUnanswered))
-    for secret in ("123-456-789", "123-45-6789", "45 Blue Hill", "undocumented"):
-        assert secret not in kept
+    kept = [e.question for e in outcome.effects if isinstance(e, KeepUnanswered)]
+    assert kept, "the question was declined and kept"
+    for secret in secrets:
+        assert secret.lower() not in kept[0].lower(), secret
+    assert "[…]" in kept[0] or "[removed]" in kept[0]
 
 
 def test_declined_questions_are_kept_without_who_asked(
     content: Content, indexes: dict[str, FaqIndex]
 ) -> None:
     outcome = run(content, indexes, Text(text="will it rain in boston tomorrow"))
-    assert KeepUnanswered(question="will it rain in boston tomorrow", lang="en") in outcome.effects
+    assert KeepUnanswered(question="will it […] in boston […]", lang="en") in outcome.effects
     assert Count(name="declined") in outcome.effects
     answered = run(content, indexes, Text(text="What is S-Comm?"))
     assert Count(name="answered") in answered.effects
