@@ -63,9 +63,9 @@ EMBEDDING_NOTE = (
 # The grid `--tune` searches (weights), then threshold and margin for each.
 WEIGHT_GRID: dict[str, tuple[float, ...]] = {
     "bm25_share": (0.3, 0.4, 0.5),
-    "dilution": (0.3, 0.4, 0.5),
+    "dilution": (0.2, 0.3, 0.4),
     "pair_weight": (0.2, 0.4),
-    "unknown_weight": (1.0, 1.5, 2.0),
+    "unknown_weight": (1.5, 2.0, 3.0),
 }
 THRESHOLDS = tuple(round(0.30 + step * 0.01, 2) for step in range(36))
 MARGINS = (0.0, 0.01, 0.02, 0.03, 0.05, 0.08)

@@ -295,7 +295,9 @@ def _mydata(ctx: Context, _: str = "") -> Outcome:
         )
     if p.changed_at and p.status is not Status.ACTIVE:
         changed = ctx.say(
-            texts.mydata_changed, date=f"{p.changed_at:%Y-%m-%d %H:%M}", method=method(p.change_method)
+            texts.mydata_changed,
+            date=f"{p.changed_at:%Y-%m-%d %H:%M}",
+            method=method(p.change_method),
         )
     steps = ", ".join(
         f"{html.escape(texts.funnel_steps.get(step.value, step.value))} {at:%Y-%m-%d}"

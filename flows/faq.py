@@ -385,6 +385,12 @@ class _Analyzer:
 
     def __init__(self, lang: str, synonyms: Mapping[str, str]) -> None:
         self.stop = STOP_WORDS.get(lang, frozenset())
+        # People mix languages ("quiero ayudar, what can i do?"): the other languages' stop
+        # words are dropped too, unless this language's entries use them (see FaqIndex).
+        self.foreign_stop = (
+            frozenset().union(*(words for code, words in STOP_WORDS.items() if code != lang))
+            - self.stop
+        )
         self.small_talk = SMALL_TALK.get(lang, frozenset()) | self.stop
         self._aspect = ASPECT_VERBS.get(lang, frozenset())
         table = {**LANGUAGE_SYNONYMS.get(lang, {}), **synonyms}
@@ -549,6 +555,8 @@ class FaqIndex:
 
         self._stop_words = {word: analyzer.stem(word) for word in analyzer.stop}
         self._surface = {word: analyzer.stem(word) for word in surface}
+        for word in analyzer.foreign_stop - surface.keys():
+            self._stop_words.setdefault(word, word)
         # Typo candidates: indexed words of about the same length that start with the same two
         # letters (typos seldom touch the start of a word); commonest first, so ties go to
         # common words. Short words are left alone: "nice" is not a typo of "ice".

@@ -103,6 +103,8 @@ _STATUS = "|".join(
         r"|sem\s+pap[eé]is)",
         r"\bn[aã]o\s+tenho\s+(?:documentos|pap[eé]is|visto|green\s+card)",
         r"\bmeu\s+visto\s+(?:venceu|expirou|est[aá]\s+vencido)",
+        r"\b(?:no\s+tengo|n[aã]o\s+tenho|i\s+(?:don['’]?t|do\s+not)\s+have)\s+(?:a\s+)?"
+        r"(?:social|seguro\s+social|ssn)\b",
         # Said of anyone, these words state a status: never kept.
         r"\b(?:undocumented|out\s+of\s+status|overstay(?:ed|ing)?|(?:deportation|removal)\s+order"
         r"|indocumentad[oa]s?|sin\s+(?:papeles|documentos)|orden(?:es)?\s+de\s+deportaci[oó]n"
@@ -159,7 +161,8 @@ def _unknown_out(text: str, known: frozenset[str]) -> tuple[str, bool]:
 
     out = _WORD.sub(swap, text)
     # "[…] […] […]" says no more than one.
-    return re.sub(rf"{re.escape(UNKNOWN)}(?:[\s,.-]*{re.escape(UNKNOWN)})+", UNKNOWN, out), replaced
+    runs = rf"{re.escape(UNKNOWN)}(?:[\s,.-]*{re.escape(UNKNOWN)})+"
+    return re.sub(runs, UNKNOWN, out), replaced
 
 
 def scrub(

@@ -131,10 +131,7 @@ def test_ask_reads_one_question_a_line_and_declines_honestly() -> None:
 
 
 def test_ask_refers_uncovered_immigration_questions_to_legal_help() -> None:
-    questions = "how do i renew my daca
-thanks!
-¿cómo saco la green card?
-"
+    questions = "how do i renew my daca\nthanks!\n¿cómo saco la green card?\n"
     result = bot("ask", "--json", stdin=questions)
     answers = [json.loads(line) for line in result.stdout.splitlines()]
     assert [(a["id"], a["kind"]) for a in answers] == [

@@ -276,9 +276,15 @@ def test_an_overlong_emergency_still_gets_the_hotline(
     [
         ("my A-number is A123-456-789 can i get a work visa", ["123-456-789"]),
         ("this is Rosalba Quintanilla, when does the food bank open", ["Rosalba", "Quintanilla"]),
-        ("vivo en calle Bennington 22 con mi esposa Marisol, el dueño sube la renta", ["Bennington", "Marisol"]),
+        (
+            "vivo en calle Bennington 22 con mi esposa Marisol, el dueño sube la renta",
+            ["Bennington", "Marisol"],
+        ),
         ("aqui é a Fernanda da Rua Meridian, o aluguel pode subir?", ["Fernanda", "Meridian"]),
-        ("nací el 12 de agosto de 1990 en Zacatecoluca, cuando cierra el consulado", ["1990", "Zacatecoluca"]),
+        (
+            "nací el 12 de agosto de 1990 en Zacatecoluca, cuando cierra el consulado",
+            ["1990", "Zacatecoluca"],
+        ),
         ("my cousin Rosendo is undocumented, where is the food bank", ["Rosendo", "undocumented"]),
     ],
 )
