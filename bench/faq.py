@@ -27,7 +27,7 @@ import random
 import statistics
 import sys
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -62,13 +62,15 @@ EMBEDDING_NOTE = (
 )
 # The grid `--tune` searches (weights), then threshold and margin for each.
 WEIGHT_GRID: dict[str, tuple[float, ...]] = {
-    "bm25_share": (0.3, 0.4, 0.5),
-    "dilution": (0.2, 0.3, 0.4),
+    "bm25_share": (0.3, 0.4),
+    "dilution": (0.3, 0.4),
     "pair_weight": (0.2, 0.4),
-    "unknown_weight": (1.5, 2.0, 3.0),
+    "unknown_weight": (2.0, 4.0, 6.0),
+    "answer_weight": (0.15, 0.3, 0.5),
+    "char_weight": (0.0, 0.1, 0.2),
 }
 THRESHOLDS = tuple(round(0.30 + step * 0.01, 2) for step in range(36))
-MARGINS = (0.0, 0.01, 0.02, 0.03, 0.05, 0.08)
+MARGINS = (0.0, 0.02, 0.04, 0.06, 0.08, 0.1, 0.15)  # shares of the best score
 WRONG_COST = 3  # a wrong answer is worse than a decline: the target allows 2% of them
 
 Matcher = Callable[[str], tuple[str | None, str]]  # (id given or None, verdict kind)
@@ -296,7 +298,9 @@ def _fit(content: Content) -> tuple[FaqTuning, int]:
             for threshold in THRESHOLDS:
                 utility = 0
                 for (got, score, second), question in tops:
-                    answered = got is not None and score >= threshold and score - second >= margin
+                    answered = (
+                        got is not None and score >= threshold and score - second >= margin * score
+                    )
                     if answered:
                         utility += 1 if got == question.expect else -WRONG_COST
                     else:
@@ -378,10 +382,19 @@ def main() -> None:
         }
         for part in (*PARTS, "whole"):
             for name, by_part in outcomes.items():
-                found = [*by_part["tune"], *by_part["sealed"]] if part == "whole" else by_part[part]
+                found = (
+                    [*by_part["tune"], *by_part["sealed"]] if part == "whole" else by_part[part]
+                )
                 rows.append(_row(lang, part, name, _rates(found), referral=name == "bot"))
         failures += [
-            [lang, o.question.kind, o.question.q[:80], o.question.expect or "-", o.got or "-", o.verdict]
+            [
+                lang,
+                o.question.kind,
+                o.question.q[:80],
+                o.question.expect or "-",
+                o.got or "-",
+                o.verdict,
+            ]
             for o in outcomes["bot"]["tune"]
             if not o.right
         ]
@@ -414,7 +427,8 @@ def main() -> None:
     print(EMBEDDING_NOTE)
     print()
     _table(
-        "matcher alone, latency per question in-process (median of its runs; p50/p99 over the set)",
+        "matcher alone, latency per question in-process "
+        "(median of its runs; p50/p99 over the set)",
         ["lang", "matcher", "entries", "runs", "p50 ms", "p99 ms"],
         latency_rows,
     )

@@ -265,7 +265,8 @@ STOP_WORDS: dict[str, frozenset[str]] = {
         was we well were what whats whether while will with would yeah yes yet you youre
         your yours hi hello hey ok okay question questions wondering explain exactly
         actually basically kind sort stuff someone somebody guys anymore everyone everybody
-        already"""
+        already sorry plain simple english spanish lol lmao bro dude yo thing tho though
+        literally honestly btw idk tbh omg huh ya kinda gonna gotta pls plz"""
     ),
     "es": _wordset(
         """a al algo algun alguna alguno con cual cuales cuando de del donde el ella
@@ -277,7 +278,9 @@ STOP_WORDS: dict[str, frozenset[str]] = {
         nosotros nuestro nuestra nuestros nuestras conmigo contigo puedo puedes puede
         pueden podria quiero quieres queria necesito necesitas oye mira pues bueno entonces
         osea nomas noma digamos che mano wey guey onda exactamente realmente basicamente
-        favor preguntas dudas duda va van vamos voy ir tener tengo tienes tienen"""
+        favor preguntas dudas duda va van vamos voy ir tener tengo tienes tienen
+        porfa xfa plis perdon disculpa disculpe oiga ingles espanol jaja jajaja neta cosa
+        cosas"""
     ),
     "pt": _wordset(
         """a ao aos as com como da das de do dos e ela ele eles em entre era essa esse isso
@@ -290,7 +293,8 @@ STOP_WORDS: dict[str, frozenset[str]] = {
         posso pode podem poderia quero queria preciso precisa mesmo exatamente realmente
         basicamente afinal entao tipo ne ta to mano cara galera ei favor perguntas faco vai vao
         vou ir ter tenho tinha
-        duvida duvidas"""
+        duvida duvidas pfv pf desculpa desculpe kkk kkkk rs rsrs ingles portugues coisa
+        coisas"""
     ),
 }
 
@@ -321,20 +325,25 @@ class FaqTuning:
 
     k1: float = 1.2
     b: float = 0.5
-    answer_weight: float = 0.05  # a word found only in the answer counts a twentieth
+    answer_weight: float = 0.3  # a word found only in the answer counts under a third
     answer_df: float = 0.5  # answers mention many things in passing: half a sighting
     bm25_share: float = 0.4  # the rest is the best single phrasing
-    unknown_weight: float = 1.5  # an unknown word: half again a word found in one entry only
+    unknown_weight: float = 4.0  # an unknown word: four times a word found in one entry only
     corrected_weight: float = 0.9  # a corrected typo counts a little less than a known word
-    dilution: float = 0.4  # unmatched words weigh sublinearly: long messages are not off-topic
+    dilution: float = 0.3  # unmatched words weigh sublinearly: long messages are not off-topic
     context_weight: float = 0.7  # words of a message's story, outside the sentence that asks
     pair_weight: float = 0.4  # bonus for two words asked in a row, as a phrasing has them
-    threshold: float = 0.39
-    margin: float = 0.01
+    char_weight: float = 0.1  # share of the score from letter trigrams (slang, misspellings)
+    threshold: float = 0.52
+    margin: float = 0.02  # the best must lead the second by this share of its own score
 
     def accepts(self, best: float, second: float) -> bool:
-        """Return whether a best score of `best`, ahead of `second`, is worth answering."""
-        return best >= self.threshold and best - second >= self.margin
+        """Return whether a best score of `best`, ahead of `second`, is worth answering.
+
+        The margin is relative: two entries within a few percent of each other are a tie,
+        however high they both score, and a tie is a question to ask back, not to guess.
+        """
+        return best >= self.threshold and best - second >= self.margin * best
 
 
 DEFAULT_TUNING = FaqTuning()
@@ -447,6 +456,7 @@ class _Query:
     weights: dict[str, float]
     total: float
     pairs: frozenset[_Pair]
+    grams: dict[str, float]  # letter trigrams of the words typed, unit length
 
 
 class FaqIndex:
@@ -568,6 +578,27 @@ class FaqIndex:
             if len(word) >= 4 and not word.isdigit():
                 self._candidates.setdefault((word[:2], len(word)), []).append(word)
 
+        # Letter trigrams of each entry's phrasings, for slang and misspellings the word
+        # index cannot correct ("esse-comm", "secure comunities").
+        entry_counts: list[Counter[str]] = []
+        for entry in self._entries:
+            counts: Counter[str] = Counter()
+            for question in entry.questions:
+                for word in analyzer.words(question):
+                    if word not in self._stop_words:
+                        counts.update(_trigrams(word))
+            entry_counts.append(counts)
+        gram_df = Counter(gram for counts in entry_counts for gram in counts)
+        self._gram_idf = {gram: _idf(count, seen) for gram, seen in gram_df.items()}
+        self._gram_unknown = _idf(count, 1)
+        self._entry_grams: list[dict[str, float]] = []
+        for counts in entry_counts:
+            vector = {
+                gram: (1 + math.log(tf)) * self._gram_idf[gram] for gram, tf in counts.items()
+            }
+            norm = math.sqrt(sum(value * value for value in vector.values())) or 1.0
+            self._entry_grams.append({gram: value / norm for gram, value in vector.items()})
+
     # -- matching ---------------------------------------------------------------------------
 
     def match(self, question: str) -> FaqMatch:
@@ -613,6 +644,7 @@ class FaqIndex:
         scores = []
         pairs, pair_weight = query.pairs, self.tuning.pair_weight
         coverage = self._coverage
+        grams, char_weight = query.grams, self.tuning.char_weight
         for number in top:
             best = 0.0
             for terms, weight, phrase_pairs in self._phrasings[number]:
@@ -629,6 +661,10 @@ class FaqIndex:
                 if f1 > best:
                     best = f1
             score = share * coverage(mass[number], total) + (1 - share) * best
+            if grams:
+                letters = self._entry_grams[number]
+                similar = sum([value * letters.get(gram, 0.0) for gram, value in grams.items()])
+                score = (1 - char_weight) * score + char_weight * similar
             scores.append((number, score))
         return sorted(scores, key=lambda item: (-item[1], item[0]))
 
@@ -646,6 +682,9 @@ class FaqIndex:
             words = analyzer.words(text)
             if not all(word in analyzer.small_talk for word in words):  # "Hi! What is S-Comm?"
                 sentences.append((self._join_pairs(words), asks))
+        typed = [word for words, _ in sentences for word in words if word not in self._stop_words][
+            :_MAX_TERMS
+        ]
         # The sentence that asks weighs most, unless all it asks is "what is it?".
         focused = any(
             asks and any(word not in analyzer.stop for word in words) for words, asks in sentences
@@ -671,7 +710,18 @@ class FaqIndex:
             if len(weights) + len(unknown) >= _MAX_TERMS:
                 break
         total = sum(weights.values()) + sum(unknown.values())
-        return _Query(weights=weights, total=total, pairs=_pairs(sequence))
+        grams = self._grams(typed) if self.tuning.char_weight else {}
+        return _Query(weights=weights, total=total, pairs=_pairs(sequence), grams=grams)
+
+    def _grams(self, words: Sequence[str]) -> dict[str, float]:
+        """Return the tf-idf vector of the letter trigrams of `words`, of unit length."""
+        counts = Counter(gram for word in words for gram in _trigrams(word))
+        vector = {
+            gram: count * self._gram_idf.get(gram, self._gram_unknown)
+            for gram, count in counts.items()
+        }
+        norm = math.sqrt(sum(value * value for value in vector.values())) or 1.0
+        return {gram: value / norm for gram, value in vector.items()}
 
     def _join_pairs(self, words: list[str]) -> list[str]:
         joined: list[str] = []
@@ -743,6 +793,11 @@ def _pairs(terms: Sequence[str]) -> frozenset[_Pair]:
         for first, second in itertools.pairwise(terms)
         if first and second and first != second
     )
+
+
+def _trigrams(word: str) -> list[str]:
+    padded = f" {word} "
+    return [padded[start : start + 3] for start in range(len(padded) - 2)]
 
 
 def _idf(count: int, seen: float) -> float:
