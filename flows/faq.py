@@ -13,16 +13,24 @@ when only their join is known ("finger prints"). Each entry is scored two ways, 
 * the F1 overlap between the question and the entry's closest phrasing, with a bonus for
   each pair of words asked in a row as that phrasing has them ("thank the governor").
 
-Both are normalised by the weight of everything the person typed (a word the campaign
+and, for slang and misspellings the word index cannot correct ("esse-comm"), a small share
+of the tf-idf cosine between the letter trigrams of the question and of the entry's phrasings.
+
+All are normalised by the weight of everything the person typed (a word the campaign
 never uses weighs more than its rarest word, unmatched words sublinearly), so a question
 full of words the campaign never uses scores low, while a long message is not punished for
 its length. In a message that tells a story around a question, the sentences that ask (end
 with "?") weigh fully and the rest less, unless the question is only "what is it?".
 The bot answers only when the best entry is good enough and ahead of the second by a
-margin; otherwise it declines and offers the closest entries.
+margin, a share of its own score; otherwise it declines and offers the closest entries.
 
-The numbers (`FaqTuning`) are fitted on bench/faq_eval.yaml by `python -m bench.faq`,
-which also cross-validates them: tuned on four fifths of the questions, scored on the rest.
+People mix languages ("quiero ayudar, what can i do?"): the other languages' stop words are
+dropped too, unless this language's entries use them as words, and each faq.yaml maps the
+other languages' topic words onto its own in `synonyms`.
+
+The numbers (`FaqTuning`) are fitted by `python -m bench.faq --tune` on the tune parts of
+the independent sets in bench/eval/ (all three languages); their sealed parts are only ever
+scored, in aggregate.
 
 BM25 is hand-written rather than taken from bm25s: over a few thousand short entries it is
 a few lines over an inverted index, it needs two fields and per-phrasing scores, and bm25s
@@ -558,10 +566,22 @@ class FaqIndex:
         }
 
         self._phrasings: list[list[_Phrasing]] = [[] for _ in self._entries]
+        seen: set[tuple[int, frozenset[str], frozenset[_Pair]]] = set()
         for number, terms in zip(phrasing_entry, phrasings, strict=True):
-            unique = frozenset(terms)
+            unique, pairs = frozenset(terms), _pairs(terms)
+            if (number, unique, pairs) in seen:  # phrasings that read alike are scored once
+                continue
+            seen.add((number, unique, pairs))
             weight = sum(self._idf[term] for term in unique) or 1.0
-            self._phrasings[number].append(_Phrasing(unique, weight, _pairs(terms)))
+            self._phrasings[number].append(_Phrasing(unique, weight, pairs))
+        # For each entry, which of its phrasings hold each term: only those are scored.
+        self._holding: list[dict[str, tuple[int, ...]]] = []
+        for found in self._phrasings:
+            holding: dict[str, list[int]] = {}
+            for position, phrasing in enumerate(found):
+                for term in phrasing.terms:
+                    holding.setdefault(term, []).append(position)
+            self._holding.append({term: tuple(at) for term, at in holding.items()})
 
         self._stop_words = {word: analyzer.stem(word) for word in analyzer.stop}
         self._surface = {word: analyzer.stem(word) for word in surface}
@@ -647,10 +667,11 @@ class FaqIndex:
         grams, char_weight = query.grams, self.tuning.char_weight
         for number in top:
             best = 0.0
-            for terms, weight, phrase_pairs in self._phrasings[number]:
+            holding, found = self._holding[number], self._phrasings[number]
+            touched = {position for term in asked for position in holding.get(term, ())}
+            for position in touched:
+                terms, weight, phrase_pairs = found[position]
                 common = terms & asked
-                if not common:
-                    continue
                 shared = sum([weights[term] for term in common])
                 recall = coverage(shared, total)
                 precision = min(shared / weight, 1.0)

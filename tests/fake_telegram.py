@@ -129,6 +129,7 @@ class FakeTelegram:
         self.not_found: set[int] = set()
         self.migrated: dict[int, int] = {}
         self.fail_5xx: dict[int, int] = {}
+        self.fail_description = "Internal Server Error"  # what a forced 5xx says
         self.random_5xx: float = 0.0
         self.lose_answer: dict[int, int] = {}
         self.delay: float = 0.0
@@ -683,7 +684,7 @@ class FakeTelegram:
         remaining = self.fail_5xx.get(chat_id, 0)
         if remaining > 0:
             self.fail_5xx[chat_id] = remaining - 1
-            raise ApiError(500, "Internal Server Error")
+            raise ApiError(500, self.fail_description)
         if self.random_5xx and self._rng.random() < self.random_5xx:
             if self._rng.random() < 0.5:
                 raise ApiError(500, "Internal Server Error")

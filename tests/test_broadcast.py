@@ -428,6 +428,27 @@ async def test_every_subscriber_once_despite_429_403_5xx(
     assert await query(path, "SELECT state FROM broadcasts") == [("done",)]
 
 
+async def test_a_stored_error_never_holds_the_token(
+    fake: FakeTelegram, make_bot_settings: Callable[..., Settings], content: Content
+) -> None:
+    settings = make_bot_settings(broadcast_rate=300)
+    path = settings.database_path
+    await seed(path, [1000])
+    fake.fail_5xx[1000] = 10
+    # A server that redirects may quote the request URL, token included, in its error.
+    fake.fail_description = f"Bad Gateway: redirected from {fake.url}/bot{TOKEN}/sendMessage"
+    db = await open_database(path)
+    try:
+        broadcast_id = await start_broadcast(db)
+        async with sender_for(settings, content):
+            await wait_done(path, broadcast_id)
+    finally:
+        await db.close()
+    [(error,)] = await query(path, "SELECT error FROM broadcast_recipients")
+    assert "redirected" in error and "[token]" in error
+    assert TOKEN not in error and "TEST-token" not in error
+
+
 async def test_progress_edits_one_status_message_then_a_summary(
     fake: FakeTelegram, make_bot_settings: Callable[..., Settings], content: Content
 ) -> None:

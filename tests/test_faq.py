@@ -417,3 +417,66 @@ def test_the_real_spanish_and_portuguese_files(
 ) -> None:
     found = FaqIndex.from_pack(content.pack(lang)).match(question)
     assert (found.entry.id if found.entry else None) == expected
+
+
+def test_the_margin_is_a_share_of_the_best_score() -> None:
+    margin = DEFAULT_TUNING.margin
+    assert DEFAULT_TUNING.accepts(0.9, 0.9 * (1 - margin))
+    assert not DEFAULT_TUNING.accepts(0.9, 0.9 * (1 - margin / 2))  # within a few percent: a tie
+    # the same absolute gap that is enough near the threshold is a tie for a high score
+    low = DEFAULT_TUNING.threshold + 0.01
+    gap = low * margin * 1.1
+    assert DEFAULT_TUNING.accepts(low, low - gap)
+    assert not DEFAULT_TUNING.accepts(1.0, 1.0 - gap)
+
+
+# -- people who mix languages, misspell and speak colloquially ------------------------------
+
+
+def test_another_languages_stop_words_do_not_weigh(index: FaqIndex) -> None:
+    # "que", "es" are Spanish stop words: in English they are neither typos nor topic words.
+    assert index.ranked("que es ICE") == index.ranked("ICE")
+    found = index.match("que es ICE?")
+    assert found.entry is not None and found.entry.id == "who-is-ice"
+
+
+def test_letter_trigrams_are_part_of_the_score() -> None:
+    words_only = FaqIndex.build(FIXTURE, "en", SYNONYMS["en"], FaqTuning(char_weight=0.0))
+    with_letters = FaqIndex.build(FIXTURE, "en", SYNONYMS["en"], FaqTuning(char_weight=0.3))
+    question = "who gets my fingerprintz"
+    assert with_letters.ranked(question)[0][0].id == "fingerprints"
+    assert with_letters.ranked(question)[0][1] != words_only.ranked(question)[0][1]
+
+
+@pytest.mark.parametrize(
+    ("lang", "question", "expected"),
+    [
+        # everyday ways of asking the bot to stop
+        ("en", "pls stop texting me", "stop-messages"),
+        ("en", "get me off this list", "stop-messages"),
+        ("es", "ya no me manden mensajes", "stop-messages"),
+        ("es", "sacame de la lista porfa", "stop-messages"),
+        ("pt", "nao quero mais receber mensagens", "stop-messages"),
+        ("pt", "me tira dessa lista", "stop-messages"),
+        # deportation for lacking papers or overstaying a visa
+        ("en", "can they deport me if my visa expired", "who-gets-deported"),
+        ("es", "me pueden deportar si no tengo papeles", "who-gets-deported"),
+        ("pt", "posso ser deportado se nao tenho documento", "who-gets-deported"),
+        # mixed languages
+        ("en", "quiero ayudar, how can i help?", "help-further"),
+        ("es", "what is scomm? en español", "what-is-scomm"),
+        ("pt", "o governor é contra o scomm?", "governor-decision"),
+        # misspelled names of the program
+        ("pt", "o que é escomm", "what-is-scomm"),
+        ("en", "what is secure comunities", "what-is-scomm"),
+        # a place or a common word shared with the campaign is not enough
+        ("en", "who won the red sox game in boston", None),
+        ("es", "donde queda la policia de boston", None),
+        ("pt", "qual o melhor restaurante brasileiro em framingham", None),
+    ],
+)
+def test_colloquial_mixed_and_out_of_scope(
+    content: Content, lang: str, question: str, expected: str | None
+) -> None:
+    found = FaqIndex.from_pack(content.pack(lang)).match(question)
+    assert (found.entry.id if found.entry else None) == expected, found

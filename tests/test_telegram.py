@@ -186,6 +186,7 @@ async def test_the_bot_process_stops_cleanly_and_resumes(
     assert TOKEN not in err.decode() and "TEST-token" not in err.decode()
     assert "getUpdates" in err.decode()  # the logs were really that talkative
     assert "LOG_PRIVATE_DATA is on" in err.decode()
+    assert "contact 'hotline' in campaign.yaml is not verified yet" in err.decode()
     # At DEBUG without LOG_PRIVATE_DATA: nothing a person typed, nor their name or id.
     proc = await start(LOG_LEVEL="DEBUG")
     try:
