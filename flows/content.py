@@ -299,9 +299,11 @@ class UrgentWords(_Model):
     alarms: list[str] = Field(default_factory=list)
     actors: list[str] = Field(min_length=1)
     actions: list[str] = Field(min_length=1)
-    people: list[str] = Field(default_factory=list)
     taken: list[str] = Field(default_factory=list)
+    people: list[str] = Field(default_factory=list)
+    they: list[str] = Field(default_factory=list)
     now: list[str] = Field(default_factory=list)
+    distress: list[str] = Field(default_factory=list)
     calm: list[str] = Field(default_factory=list)
 
 

@@ -358,6 +358,7 @@ DEFAULT_TUNING = FaqTuning()
 _QUESTION_WEIGHT = 1.0
 _SUGGEST_FLOOR = 0.2
 _CANDIDATES = 24  # entries scored in full, by matched weight
+_LETTER_CANDIDATES = 6  # of those, the best compared by letter trigrams too
 _WALK = 128  # entries kept per word, by impact
 _MAX_TERMS = 48
 
@@ -682,12 +683,22 @@ class FaqIndex:
                 if f1 > best:
                     best = f1
             score = share * coverage(mass[number], total) + (1 - share) * best
-            if grams:
-                letters = self._entry_grams[number]
-                similar = sum([value * letters.get(gram, 0.0) for gram, value in grams.items()])
-                score = (1 - char_weight) * score + char_weight * similar
             scores.append((number, score))
-        return sorted(scores, key=lambda item: (-item[1], item[0]))
+        scores.sort(key=lambda item: (-item[1], item[0]))
+        if grams:
+            # Letters only reorder close calls: the few best entries are compared by them.
+            kept = 1 - char_weight
+            for position, (number, score) in enumerate(scores):
+                if position < _LETTER_CANDIDATES:
+                    letters = self._entry_grams[number]
+                    similar = sum(
+                        [value * letters.get(gram, 0.0) for gram, value in grams.items()]
+                    )
+                    scores[position] = (number, kept * score + char_weight * similar)
+                else:
+                    scores[position] = (number, kept * score)
+            scores.sort(key=lambda item: (-item[1], item[0]))
+        return scores
 
     def _coverage(self, matched: float, total: float) -> float:
         """Return the share of the question matched; unmatched words weigh sublinearly."""

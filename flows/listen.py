@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -30,7 +31,10 @@ __all__ = ["Hearing", "Listener", "fold"]
 _NON_WORD = re.compile(r"[^a-z0-9]+")
 _REPEATS = re.compile(r"([a-z])\1{2,}")
 _PLACEHOLDER = re.compile(r"\{[a-z_]+\}")
-_FUZZY_LENGTH = 5  # shorter words are too often other real words one letter apart
+_FUZZY_LENGTH = 6  # shorter typed words are too often other real words one letter apart
+_TARGET_LENGTH = 4  # a long typo may still stand for a short listed word ("migraa")
+_TWO_TYPOS = 9
+_SHOUT = re.compile(r"!{2,}|\?{3,}")
 _Pattern = tuple[str, ...]  # one listed term, word by word; a word may end in "*"
 
 
@@ -65,10 +69,25 @@ class _Terms:
         size = len(tokens)
         for pattern in self.patterns:
             length = len(pattern)
+            if pattern[0] == "^":
+                pattern, length = pattern[1:], length - 1
+                if tokens[:length] and all(map(_same, tokens[:length], pattern)):
+                    return True
+                continue
             for start in range(size - length + 1):
                 if all(_same(tokens[start + i], word) for i, word in enumerate(pattern)):
                     return True
         return False
+
+    def variety(self, tokens: list[str]) -> int:
+        """Return how many different terms occur."""
+        return sum(
+            any(
+                all(_same(tokens[start + i], word) for i, word in enumerate(pattern))
+                for start in range(len(tokens) - len(pattern) + 1)
+            )
+            for pattern in self.patterns
+        )
 
     def whole(self, tokens: list[str]) -> bool:
         """Tell whether the message is exactly one of the terms."""
@@ -109,8 +128,23 @@ def _strings(value: object) -> list[str]:
     return []
 
 
+def _repeated(terms: _Terms, tokens: list[str]) -> bool:
+    """Tell whether one word of the terms is typed three times or more ("MIGRA MIGRA MIGRA")."""
+    singles = [pattern[0] for pattern in terms.patterns if len(pattern) == 1]
+    counts = Counter(token for token in tokens if any(_same(token, w) for w in singles))
+    return any(count >= 3 for count in counts.values())
+
+
+def _shouted(text: str) -> bool:
+    letters = [char for char in text if char.isalpha()]
+    capitals = len(letters) >= 6 and sum(char.isupper() for char in letters) > 0.8 * len(letters)
+    return capitals or bool(_SHOUT.search(text))
+
+
 def _pattern(term: str) -> _Pattern:
     words: list[str] = []
+    if term.startswith("^"):  # only at the start of the message
+        return ("^", *_pattern(term[1:]))
     for word in term.split():
         parts = fold(word).split()
         if parts and word.endswith("*"):
@@ -124,6 +158,8 @@ def _same(token: str, word: str) -> bool:
 
 
 class _Urgent:
+    """The rule, over the word lists of every language at once."""
+
     def __init__(self, lists: Iterable[UrgentWords]) -> None:
         lists = list(lists)
 
@@ -131,21 +167,41 @@ class _Urgent:
             return _Terms(term for words in lists for term in getattr(words, name))
 
         self.alarms, self.actors, self.actions = terms("alarms"), terms("actors"), terms("actions")
-        self.people, self.taken = terms("people"), terms("taken")
-        self.now, self.calm = terms("now"), terms("calm")
+        self.taken, self.people, self.they = terms("taken"), terms("people"), terms("they")
+        self.now, self.distress, self.calm = terms("now"), terms("distress"), terms("calm")
 
-    def heard(self, tokens: list[str]) -> bool:
+    def all(self) -> tuple[_Terms, ...]:
+        return (
+            self.alarms,
+            self.actors,
+            self.actions,
+            self.taken,
+            self.people,
+            self.they,
+            self.now,
+            self.distress,
+            self.calm,
+        )
+
+    def heard(self, tokens: list[str], shouted: bool) -> bool:
+        """Decide: who, doing what, to whom, now; and not a calm question."""
         found = _Terms.found
         actor = found(self.actors, tokens)
+        action = found(self.actions, tokens)
         taken = found(self.taken, tokens)
+        now = found(self.now, tokens)
+        # "ICE!!!", "MIGRA MIGRA": an actor shouted is a call for help.
+        distress = shouted or found(self.distress, tokens) or _repeated(self.actors, tokens)
+        they = found(self.they, tokens)
         strong = (
             found(self.alarms, tokens)
-            or (actor and found(self.actions, tokens))
-            or (taken and (actor or found(self.people, tokens)))
+            or (actor and (action or taken or distress))
+            or (taken and (now or distress or found(self.people, tokens) or they))
+            or (they and (now or distress or _Terms.variety(self.actions, tokens) > 1) and action)
         )
         if not strong:
             return False
-        return not found(self.calm, tokens) or found(self.now, tokens)
+        return now or not found(self.calm, tokens)
 
 
 class Listener:
@@ -164,7 +220,7 @@ class Listener:
             word
             for terms in (*self._all_urgent(), self._referral, *self._intents.values())
             for word in terms.words()
-            if not word.endswith("*") and len(word) >= _FUZZY_LENGTH
+            if not word.endswith("*") and word != "^" and len(word) >= _TARGET_LENGTH
         }
         self._by_length: dict[int, list[str]] = {}
         for word in sorted(vocabulary):
@@ -183,8 +239,7 @@ class Listener:
         )
 
     def _all_urgent(self) -> tuple[_Terms, ...]:
-        u = self._urgent
-        return (u.alarms, u.actors, u.actions, u.people, u.taken, u.now, u.calm)
+        return self._urgent.all()
 
     def tokens(self, text: str) -> list[str]:
         """Fold `text` into words, each typo read as the listed word it is one edit from."""
@@ -195,10 +250,16 @@ class Listener:
             return token
         if token.startswith(self._prefixes):
             return token
-        for size in (len(token), len(token) - 1, len(token) + 1):
-            for word in self._by_length.get(size, ()):
-                if word[0] == token[0] and OSA.distance(token, word, score_cutoff=1) <= 1:
-                    return word
+        # Long words are often misspelt twice ("imigrasion"); short ones once at most.
+        limit = 2 if len(token) >= _TWO_TYPOS else 1
+        for edits in range(1, limit + 1):
+            for size in range(len(token) - edits, len(token) + edits + 1):
+                for word in self._by_length.get(size, ()):
+                    if (
+                        word[0] == token[0]
+                        and OSA.distance(token, word, score_cutoff=edits) <= edits
+                    ):
+                        return word
         return token
 
     def known(self, lang: str) -> frozenset[str]:
@@ -207,12 +268,12 @@ class Listener:
 
     def urgent(self, text: str) -> bool:
         """Tell whether a message says enforcement is happening now."""
-        return self._urgent.heard(self.tokens(text))
+        return self._urgent.heard(self.tokens(text), _shouted(text))
 
     def hear(self, text: str) -> Hearing:
         """Tell whether a message is an emergency, a question for a lawyer, or small talk."""
         tokens = self.tokens(text)
-        if self._urgent.heard(tokens):
+        if self._urgent.heard(tokens, _shouted(text)):
             return Hearing(urgent=True)
         for name, terms in self._intents.items():
             if terms.whole(tokens):

@@ -109,7 +109,18 @@ _STATUS = "|".join(
         r"\b(?:undocumented|out\s+of\s+status|overstay(?:ed|ing)?|(?:deportation|removal)\s+order"
         r"|indocumentad[oa]s?|sin\s+(?:papeles|documentos)|orden(?:es)?\s+de\s+deportaci[oó]n"
         r"|sem\s+(?:documentos?|pap[eé]is)|ordem\s+de\s+deporta[cç][aã]o"
-        r"|(?:visa|visto)\s+(?:expired|vencid[ao]|venceu|expirou|se\s+venci[oó]))\b",
+        r"|(?:visa|visto)(?:\s+[\w-]+){0,3}?\s+(?:expired|vencid[ao]|venceu|expirou"
+        r"|se\s+venci[oó]))\b",
+        r"\b(?:illegal(?:ly)?|ilegal(?:es|mente)?|mojad[oa]s?|no\s+papers|without\s+(?:papers|status)"
+        r"|(?:sin|sem)\s+(?:estatus|status)|no\s+status|removal\s+proceedings"
+        r"|(?:proceso|processo)\s+de\s+deporta[cç](?:i[oó]n|[aã]o)"
+        r"|(?:asylum|asilo)\s+(?:case|application|pending|claim|pendiente|pendente)"
+        r"|(?:caso|pedido|solicitud)\s+de\s+asilo|ped[ií]\s+asilo|applied\s+for\s+asylum"
+        r"|(?:tps|daca|permiso|permit|green\s+card|residencia)\s+(?:expired|vencid[oa]|venceu"
+        r"|se\s+venci[oó]|was\s+denied|negad[oa]|denied)"
+        r"|cruc[eé]\s+(?:la\s+frontera|sin)|entr[eé]\s+(?:sin|ilegal)|entrei\s+(?:sem|ilegal)"
+        r"|crossed\s+(?:the\s+border|illegally)|fiquei\s+(?:ilegal|depois)"
+        r"|me\s+qued[eé]\s+(?:m[aá]s|despu[eé]s|ilegal)|no\s+tengo\s+(?:papeles|documentos))\b",
     ]
 )
 
