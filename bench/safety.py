@@ -1,7 +1,7 @@
 """Measure the safety features on messages written by people who never saw the word lists.
 
 Run with `python -m bench.safety` (or `make bench`). Reads
-bench/eval/safety_LANG.{tune,sealed}.yaml (urgent messages, calm questions that use the
+bench/eval/safety_LANG.{tune,tune2,tune3,sealed}.yaml (urgent messages, calm questions that use the
 same words, questions with planted personal details; see the README for how they were
 written). Prints, per language and part:
 
@@ -39,7 +39,7 @@ __all__ = ["main"]
 
 ROOT = Path(__file__).resolve().parent.parent
 EVAL = ROOT / "bench" / "eval"
-PARTS = ("tune", "sealed")
+PARTS = ("tune", "tune2", "tune3", "sealed")
 LANGUAGES = ("en", "es", "pt")
 
 
@@ -63,7 +63,8 @@ async def _session(lang: str, sets: Sequence[dict], folder: Path) -> tuple[dict,
     user = 10_000
     try:
         for data in sets:
-            for message in (*data["urgent"], *data["calm"], *(p["text"] for p in data["planted"])):
+            planted = [p["text"] for p in data.get("planted", ())]
+            for message in (*data["urgent"], *data["calm"], *planted):
                 user += 1
                 replies = await outreach.handle(Who(user, lang), Text(text=message))
                 first_reply[message] = bool(replies) and replies[0].text == urgent_text
@@ -78,7 +79,7 @@ async def _session(lang: str, sets: Sequence[dict], folder: Path) -> tuple[dict,
     leaks: Counter[str] = Counter()
     planted: Counter[str] = Counter()
     for data in sets:
-        for item in data["planted"]:
+        for item in data.get("planted", ()):
             for detail in item["details"]:
                 planted[detail["kind"]] += 1
                 secrets = [s.lower() for s in detail["secrets"]]
