@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -12,6 +14,10 @@ __all__ = ["DEFAULT_CONTENT_DIR", "Settings", "SettingsError", "load_settings"]
 
 DEFAULT_CONTENT_DIR = Path(__file__).resolve().parent.parent / "content"
 IdSet = Annotated[frozenset[int], NoDecode]
+# What Telegram accepts as a webhook's secret_token.
+_SECRET_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,256}")
+# Variables whose value must never be echoed back, even when it is wrong.
+_SECRETS = frozenset({"TELEGRAM_BOT_TOKEN", "WEBHOOK_SECRET"})
 
 
 class SettingsError(Exception):
@@ -39,11 +45,32 @@ class Settings(BaseSettings):
     log_private_data: bool = False
     question_retention_days: int = Field(default=90, ge=1, le=3650)
     inactive_user_days: int = Field(default=90, ge=1, le=3650)
+    webhook_url: str | None = None
+    webhook_listen: str = Field(default="127.0.0.1", min_length=1)
+    webhook_port: int = Field(default=8443, ge=1, le=65535)
+    webhook_secret: SecretStr | None = None
 
-    @field_validator("telegram_bot_token", mode="before")
+    @field_validator("telegram_bot_token", "webhook_url", "webhook_secret", mode="before")
     @classmethod
-    def _blank_token(cls, value: Any) -> Any:
+    def _blank_is_unset(cls, value: Any) -> Any:
         return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _webhook_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parts = urlsplit(value.strip())
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("must be an https:// (or http://) address with a host name")
+        return value.strip()
+
+    @field_validator("webhook_secret", mode="before")
+    @classmethod
+    def _webhook_secret(cls, value: Any) -> Any:
+        if isinstance(value, str) and not _SECRET_TOKEN.fullmatch(value):
+            raise ValueError("must be 1-256 characters, each a letter, digit, '_' or '-'")
+        return value
 
     @field_validator("telegram_api_url")
     @classmethod
@@ -83,6 +110,11 @@ class Settings(BaseSettings):
         """Return the bot token in clear, for the Telegram client only."""
         return self.telegram_bot_token.get_secret_value() if self.telegram_bot_token else None
 
+    @property
+    def webhook_secret_token(self) -> str | None:
+        """Return the webhook's secret token in clear, for setWebhook and the server only."""
+        return self.webhook_secret.get_secret_value() if self.webhook_secret else None
+
     def is_admin(self, user_id: int) -> bool:
         """Tell whether `user_id` has admin rights."""
         return user_id in self.admin_ids
@@ -100,4 +132,6 @@ def load_settings(**overrides: Any) -> Settings:
         error = exc.errors()[0]
         name = str(error["loc"][0]).upper() if error["loc"] else "settings"
         message = error["msg"].removeprefix("Value error, ")
+        if name in _SECRETS:
+            raise SettingsError(f"{name}: {message}") from None
         raise SettingsError(f"{name}: {message} (got {error.get('input')!r})") from None

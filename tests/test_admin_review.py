@@ -22,6 +22,7 @@ from flows.admin import (
     OptIn,
     OptInPage,
     clamp_page,
+    csv_cells,
     neutralize,
     page_count,
     parse_page,
@@ -82,8 +83,11 @@ def test_percent(part: int, whole: int, shown: str | None) -> None:
         ("", ""),
     ],
 )
-def test_neutralize(cell: str, safe: str) -> None:
+def test_export_cells_a_spreadsheet_would_run_stay_text(cell: str, safe: str) -> None:
     assert neutralize(cell) == safe
+    row = csv_cells(_optin(1, source=cell, first_name=cell), names=True)
+    assert row[CSV_COLUMNS.index("source")] == safe
+    assert row[CSV_COLUMNS.index("first_name")] == safe
 
 
 def _optin(n: int, **changes: object) -> OptIn:

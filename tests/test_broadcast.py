@@ -627,8 +627,7 @@ async def test_killing_the_process_mid_broadcast_loses_and_repeats_nothing(
     unknown = {user for user, (state, _, _) in rows.items() if state == "unknown"}
     assert {state for state, _, _ in rows.values()} <= {"sent", "unknown"}
     for user in subscribers:
-        assert delivered(fake, user) == (1 if user not in unknown else delivered(fake, user))
-        assert delivered(fake, user) <= 1, user
+        assert delivered(fake, user) <= 1, user  # an unknown row may or may not have arrived
     assert all(delivered(fake, u) == 1 for u in subscribers if u not in unknown)
     assert len(unknown) <= 10  # claimed or unrecorded at the kill: about 0.1 s of sending
     assert await query(path, "SELECT state FROM broadcasts") == [("done",)]

@@ -150,10 +150,11 @@ def test_empty_input_is_declined_without_suggestions(index: FaqIndex) -> None:
     assert index.match("   ") == FaqMatch(entry=None, score=0.0, suggestions=())
 
 
-def test_a_very_long_question_is_answered_or_declined(index: FaqIndex) -> None:
-    words = "I read a long flyer about fingerprints and police and many other things " * 70
-    found = index.match(words[:5000])
-    assert found.entry is None or found.entry.id in {e.id for e in FIXTURE}
+def test_a_long_message_is_read_as_its_sentence_not_punished_for_length(index: FaqIndex) -> None:
+    sentence = "who gets my fingerprints when i am arrested? "
+    once, repeated = index.match(sentence), index.match((sentence * 120)[:5000])
+    assert once.entry is not None
+    assert repeated.entry == once.entry
 
 
 QUESTIONS = ["wat is scomm", "how do I thank the governor", "asdf", "finger prints", ""]
