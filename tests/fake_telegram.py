@@ -98,6 +98,9 @@ def _visible_len(text: str, parse_mode: str | None) -> int | None:
     return None
 
 
+WAIT = 60.0  # seconds a test waits for a condition before it fails
+
+
 class FakeTelegram:
     """Serve a fake Telegram Bot API over HTTP on 127.0.0.1."""
 
@@ -287,8 +290,12 @@ class FakeTelegram:
         with self._lock:
             return list(self._updates)
 
-    async def wait_for(self, predicate: Callable[[], Any], timeout: float = 10.0) -> None:
-        """Wait until predicate() is true, else raise AssertionError with recent calls."""
+    async def wait_for(self, predicate: Callable[[], Any], timeout: float = WAIT) -> None:
+        """Wait until predicate() is true, else raise AssertionError with recent calls.
+
+        The timeout only bounds a failure: on a loaded machine a bot process may take many
+        seconds to start, and polling costs nothing when it is quick.
+        """
         deadline = time.monotonic() + timeout
         last_exc: BaseException | None = None
         while True:
@@ -308,7 +315,7 @@ class FakeTelegram:
         chat_id: int,
         contains: str | None = None,
         count: int | None = None,
-        timeout: float = 10.0,
+        timeout: float = WAIT,
     ) -> JSONDict:
         """Wait for a bot message in a chat: the latest matching one, or the count-th one."""
 

@@ -104,7 +104,7 @@ async def confirm_for(
 
 
 async def finished(
-    fake: FakeTelegram, chat_id: int = ORG, timeout: float = 20.0
+    fake: FakeTelegram, chat_id: int = ORG, timeout: float = 90.0
 ) -> dict[str, Any]:
     """Wait for the end-of-broadcast summary (the status message says it too, then a new one)."""
     return await fake.wait_for_message(chat_id, "</b> finished in", count=2, timeout=timeout)
@@ -359,7 +359,7 @@ async def sender_for(settings: Settings, content: Content, **options: Any) -> As
         await sender.stop()
 
 
-async def wait_done(path: Path, broadcast_id: int, timeout: float = 20.0) -> None:
+async def wait_done(path: Path, broadcast_id: int, timeout: float = 90.0) -> None:
     """Wait until the broadcast is no longer sending."""
     deadline = asyncio.get_running_loop().time() + timeout
     while True:
@@ -607,7 +607,7 @@ async def test_killing_the_process_mid_broadcast_loses_and_repeats_nothing(
             fake, texts, lambda: fake.send_command(ORG, "broadcast", "Vigil tonight")
         )
         fake.press_button(ORG, confirm["message_id"], buttons(confirm)[texts.buttons.send])
-        await fake.wait_for(lambda: total() >= 30, timeout=20)
+        await fake.wait_for(lambda: total() >= 30)
     finally:
         proc.kill()  # SIGKILL: no clean shutdown, rows may be left 'sending'
         await proc.wait()
@@ -617,10 +617,10 @@ async def test_killing_the_process_mid_broadcast_loses_and_repeats_nothing(
 
     proc = await start()
     try:
-        await finished(fake, timeout=30)
+        await finished(fake, timeout=90)
     finally:
         proc.send_signal(signal.SIGTERM)
-        _, err = await asyncio.wait_for(proc.communicate(), 20)
+        _, err = await asyncio.wait_for(proc.communicate(), 60)
     assert proc.returncode == 0, err.decode()[-2000:]
 
     rows = await states(path)

@@ -134,7 +134,7 @@ async def test_telegram_failures_lose_nothing(fake: FakeTelegram, bot_settings: 
         before = len(fake.messages(USER))
         fake.send_command(USER, "menu")
         fake.send_command(USER, "help")
-        await fake.wait_for(lambda: len(fake.messages(USER)) >= before + 2, timeout=15)
+        await fake.wait_for(lambda: len(fake.messages(USER)) >= before + 2)
         assert fake.count_429 >= 1
         assert "How to use this bot" in fake.messages(USER)[-1]["text"]
 
@@ -181,7 +181,7 @@ async def test_the_bot_process_stops_cleanly_and_resumes(
         learn = await reply_to(fake, USER, lambda: fake.send_command(USER, "learn"))
     finally:
         proc.send_signal(signal.SIGTERM)
-        _, err = await asyncio.wait_for(proc.communicate(), 20)
+        _, err = await asyncio.wait_for(proc.communicate(), 60)
     assert proc.returncode == 0, err.decode()
     assert TOKEN not in err.decode() and "TEST-token" not in err.decode()
     assert "getUpdates" in err.decode()  # the logs were really that talkative
@@ -198,7 +198,7 @@ async def test_the_bot_process_stops_cleanly_and_resumes(
         await reply_to(fake, USER, lambda: fake.send_text(USER, question, first_name="Zebulon"))
     finally:
         proc.send_signal(signal.SIGINT)
-        _, err = await asyncio.wait_for(proc.communicate(), 20)
+        _, err = await asyncio.wait_for(proc.communicate(), 60)
     assert proc.returncode == 0
     logs = err.decode()
     assert "DEBUG" in logs or "INFO" in logs
@@ -230,7 +230,7 @@ async def test_a_wrong_token_is_named_but_never_shown(fake: FakeTelegram, isolat
     proc = await start_bot_process(
         fake, isolated / "wrong.sqlite3", TELEGRAM_BOT_TOKEN=wrong, LOG_LEVEL="DEBUG"
     )
-    _, err = await asyncio.wait_for(proc.communicate(), 30)
+    _, err = await asyncio.wait_for(proc.communicate(), 60)
     assert proc.returncode == 1
     assert "TELEGRAM_BOT_TOKEN" in err.decode()
     assert "WRONG-token" not in err.decode()
