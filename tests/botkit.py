@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
-from collections.abc import AsyncIterator, Callable
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,7 @@ import aiosqlite
 
 from bot.app import build_application
 from bot.config import Settings
-from tests.fake_telegram import FakeTelegram
+from tests.fake_telegram import WAIT, FakeTelegram
 
 TOKEN = "123456:TEST-token"
 ROOT = Path(__file__).resolve().parent.parent
@@ -79,3 +80,11 @@ async def query(path: Path, sql: str, *params: Any) -> list[tuple[Any, ...]]:
     """Run one read query on the bot's database file."""
     async with aiosqlite.connect(path) as db, db.execute(sql, params) as cursor:
         return [tuple(row) async for row in cursor]
+
+
+async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = WAIT) -> None:
+    """Poll an async check until it holds; fail only after `timeout` (a loaded machine is slow)."""
+    deadline = time.monotonic() + timeout
+    while not await check():
+        assert time.monotonic() < deadline, f"condition not met within {timeout}s"
+        await asyncio.sleep(0.02)

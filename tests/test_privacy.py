@@ -18,6 +18,7 @@ from flows.content import Content
 from flows.models import Command, Press, Text
 from storage import Database, open_database
 from storage.migrations import MIGRATIONS
+from tests.botkit import eventually
 from tests.conftest import ROOT, Clock
 
 ANA, BEN, CARLA = Who(71, "en"), Who(72, "en"), Who(73, "es")
@@ -66,11 +67,11 @@ async def test_housekeeping_runs_again_and_again(
     try:
         await outreach.handle(ANA, Text(text=DECLINED))
         clock.now += timedelta(days=91)
-        for _ in range(500):  # a loaded machine may take a while to run the task
-            if not await _rows(db, "SELECT * FROM users"):
-                break
-            await asyncio.sleep(0.01)
-        assert await _rows(db, "SELECT * FROM users") == []
+
+        async def forgotten() -> bool:
+            return not await _rows(db, "SELECT * FROM users")
+
+        await eventually(forgotten)
         assert await _rows(db, "SELECT * FROM unanswered_questions") == []
     finally:
         task.cancel()

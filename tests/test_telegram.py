@@ -12,7 +12,7 @@ import aiosqlite
 import pytest
 
 from bot.config import Settings
-from tests.botkit import TOKEN, buttons, reply_to, running, start_bot_process
+from tests.botkit import TOKEN, buttons, eventually, reply_to, running, start_bot_process
 from tests.fake_telegram import FakeTelegram
 
 USER = 5551
@@ -218,11 +218,10 @@ async def test_a_user_who_blocks_the_bot_is_no_longer_a_subscriber(
             profile = await outreach.db.users.profile(USER)
             return profile.status.value if profile else None
 
-        for _ in range(200):
-            if await status() == "blocked":
-                break
-            await asyncio.sleep(0.02)
-        assert await status() == "blocked"
+        async def blocked() -> bool:
+            return await status() == "blocked"
+
+        await eventually(blocked)
 
 
 async def test_a_wrong_token_is_named_but_never_shown(fake: FakeTelegram, isolated: Path) -> None:
