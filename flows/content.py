@@ -303,6 +303,7 @@ class UrgentWords(_Model):
     people: list[str] = Field(default_factory=list)
     they: list[str] = Field(default_factory=list)
     now: list[str] = Field(default_factory=list)
+    recent: list[str] = Field(default_factory=list)
     distress: list[str] = Field(default_factory=list)
     calm: list[str] = Field(default_factory=list)
 

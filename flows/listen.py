@@ -34,6 +34,7 @@ _PLACEHOLDER = re.compile(r"\{[a-z_]+\}")
 _FUZZY_LENGTH = 6  # shorter typed words are too often other real words one letter apart
 _TARGET_LENGTH = 4  # a long typo may still stand for a short listed word ("migraa")
 _TWO_TYPOS = 9
+_YEAR = re.compile(r"(?:19|20)\d\d")  # a year: the past, or a plan
 _SHOUT = re.compile(r"!{2,}|\?{3,}")
 _Pattern = tuple[str, ...]  # one listed term, word by word; a word may end in "*"
 
@@ -71,13 +72,24 @@ class _Terms:
             length = len(pattern)
             if pattern[0] == "^":
                 pattern, length = pattern[1:], length - 1
-                if tokens[:length] and all(map(_same, tokens[:length], pattern)):
+                if len(tokens) >= length and all(map(_same, tokens[:length], pattern)):
                     return True
                 continue
             for start in range(size - length + 1):
                 if all(_same(tokens[start + i], word) for i, word in enumerate(pattern)):
                     return True
         return False
+
+    def count(self, tokens: list[str]) -> int:
+        """Return at how many places the terms occur (overlapping terms count once)."""
+        return len(
+            {
+                start + len(pattern)
+                for pattern in self.patterns
+                for start in range(len(tokens) - len(pattern) + 1)
+                if all(_same(tokens[start + i], word) for i, word in enumerate(pattern))
+            }
+        )
 
     def variety(self, tokens: list[str]) -> int:
         """Return how many different terms occur."""
@@ -168,7 +180,8 @@ class _Urgent:
 
         self.alarms, self.actors, self.actions = terms("alarms"), terms("actors"), terms("actions")
         self.taken, self.people, self.they = terms("taken"), terms("people"), terms("they")
-        self.now, self.distress, self.calm = terms("now"), terms("distress"), terms("calm")
+        self.now, self.recent = terms("now"), terms("recent")
+        self.distress, self.calm = terms("distress"), terms("calm")
 
     def all(self) -> tuple[_Terms, ...]:
         return (
@@ -179,11 +192,12 @@ class _Urgent:
             self.people,
             self.they,
             self.now,
+            self.recent,
             self.distress,
             self.calm,
         )
 
-    def heard(self, tokens: list[str], shouted: bool) -> bool:
+    def heard(self, tokens: list[str], shouted: bool, asked: bool = False) -> bool:
         """Decide: who, doing what, to whom, now; and not a calm question."""
         found = _Terms.found
         actor = found(self.actors, tokens)
@@ -191,17 +205,25 @@ class _Urgent:
         taken = found(self.taken, tokens)
         now = found(self.now, tokens)
         # "ICE!!!", "MIGRA MIGRA": an actor shouted is a call for help.
-        distress = shouted or found(self.distress, tokens) or _repeated(self.actors, tokens)
+        distress = (
+            shouted
+            or found(self.distress, tokens)
+            or _repeated(self.actors, tokens)
+            or _Terms.count(self.taken, tokens) > 1  # "se lo llevaron se lo llevaron"
+        )
         they = found(self.they, tokens)
+        soon = now or distress or found(self.recent, tokens)
         strong = (
             found(self.alarms, tokens)
             or (actor and (action or taken or distress))
-            or (taken and (now or distress or found(self.people, tokens) or they))
-            or (they and (now or distress or _Terms.variety(self.actions, tokens) > 1) and action)
+            or (taken and (soon or found(self.people, tokens) or they))
+            or (they and action and (soon or _Terms.variety(self.actions, tokens) > 1))
         )
         if not strong:
-            return False
-        return now or not found(self.calm, tokens)
+            # "ICE", "MIGRA!", "la migra": a message that is only an actor is a call for help.
+            return bool(tokens) and len(tokens) <= 2 and actor and not asked
+        calm = found(self.calm, tokens) or any(_YEAR.fullmatch(token) for token in tokens)
+        return now or not calm
 
 
 class Listener:
@@ -268,12 +290,12 @@ class Listener:
 
     def urgent(self, text: str) -> bool:
         """Tell whether a message says enforcement is happening now."""
-        return self._urgent.heard(self.tokens(text), _shouted(text))
+        return self._urgent.heard(self.tokens(text), _shouted(text), "?" in text)
 
     def hear(self, text: str) -> Hearing:
         """Tell whether a message is an emergency, a question for a lawyer, or small talk."""
         tokens = self.tokens(text)
-        if self._urgent.heard(tokens, _shouted(text)):
+        if self._urgent.heard(tokens, _shouted(text), "?" in text):
             return Hearing(urgent=True)
         for name, terms in self._intents.items():
             if terms.whole(tokens):

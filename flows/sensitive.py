@@ -121,6 +121,16 @@ _STATUS = "|".join(
         r"|cruc[eé]\s+(?:la\s+frontera|sin)|entr[eé]\s+(?:sin|ilegal)|entrei\s+(?:sem|ilegal)"
         r"|crossed\s+(?:the\s+border|illegally)|fiquei\s+(?:ilegal|depois)"
         r"|me\s+qued[eé]\s+(?:m[aá]s|despu[eé]s|ilegal)|no\s+tengo\s+(?:papeles|documentos))\b",
+        # Having no papers, said any way: "I no have documents", "never had papers", "sin
+        # seguro social", "nao tenho seguro nem documento", "to sem visto".
+        r"\b(?:no|never|don['’]?t|do\s+not|nao|n[aã]o|sin|sem|ni|nem)\s+(?:[\w'’]+\s+){0,3}?"
+        r"(?:papers|papeles|pap[eé]is|documents?|documentos?|social|seguro\s+social|ssn|visa"
+        r"|visto|status|estatus|green\s+card)\b",
+        # A status or permit that ran out, in either order.
+        r"\b(?:se\s+me\s+)?(?:venci[oó]|venceu|expired|expir[oó]|expirou)\s+(?:[\w'’]+\s+){0,2}?"
+        r"(?:visa|visto|status|estatus|permiso|permit|tps|daca|green\s+card)\b",
+        r"\b(?:visa|visto|status|estatus|permiso|permit|tps|daca|green\s+card)\s+(?:[\w'’]+\s+){0,3}?"
+        r"(?:venci[oó]|venceu|expired|expir[oó]|expirou|vencid[oa]|ran\s+out)\b",
     ]
 )
 
