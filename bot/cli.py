@@ -1,4 +1,4 @@
-"""`python -m bot COMMAND`: run, shell, ask, faq, content, optins, db."""
+"""`python -m bot COMMAND`: run, shell, ask, faq, content, optins, db, doctor."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from flows.content import Content, ContentError, load_content
 from flows.models import COMMAND_LINE_ACTOR
 
 if TYPE_CHECKING:
+    from bot.app import BotApp
     from bot.review import ExportFormat
     from storage import Database
 
@@ -30,7 +31,10 @@ logger = logging.getLogger(__name__)
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bot", description="Outreach Bot")
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("run", help="serve Telegram by long polling")
+    run = sub.add_parser("run", help="serve Telegram by long polling (or --webhook)")
+    run.add_argument(
+        "--webhook", action="store_true", help="serve by webhook with the WEBHOOK_* settings"
+    )
     sub.add_parser("shell", help="chat in the terminal")
     sub.add_parser("start", help="serve Telegram if a token is set, else open the terminal chat")
     ask = sub.add_parser("ask", help="answer a question from the knowledge file")
@@ -56,6 +60,10 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--output", type=Path, help="file to write (default: standard output)")
     db = sub.add_parser("db", help="the database").add_subparsers(dest="action", required=True)
     db.add_parser("migrate", help="bring the schema up to date")
+    backup = db.add_parser("backup", help="an online copy of the database (safe while running)")
+    backup.add_argument("file", type=Path)
+    backup.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
+    sub.add_parser("doctor", help="check settings, content, database and Telegram")
     return parser
 
 
@@ -73,6 +81,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _main(args: argparse.Namespace) -> int:
     if args.command == "content" and args.dir is not None:
         return _content_check(args.dir)
+    if args.command == "doctor":
+        from bot.doctor import run_doctor
+
+        return run_doctor()
     try:
         settings = load_settings()
     except SettingsError as exc:
@@ -83,6 +95,22 @@ def _main(args: argparse.Namespace) -> int:
         return _content_check(settings.content_dir)
     if args.command == "optins":
         return asyncio.run(_optins_export(settings, args.format, args.output))
+    if args.command == "db" and args.action == "backup":
+        return _backup(settings, args.file, force=args.force)
+    if args.command == "run" and args.webhook:
+        missing = [
+            name
+            for name, value in (
+                ("TELEGRAM_BOT_TOKEN", settings.token),
+                ("WEBHOOK_URL", settings.webhook_url),
+                ("WEBHOOK_SECRET", settings.webhook_secret),
+            )
+            if value is None
+        ]
+        if missing:
+            needs = " and ".join(filter(None, (", ".join(missing[:-1]), missing[-1])))
+            print(f"configuration error: run --webhook needs {needs}", file=sys.stderr)
+            return 2
     try:
         content = load_content(settings.content_dir)
     except ContentError as exc:
@@ -97,7 +125,7 @@ def _main(args: argparse.Namespace) -> int:
         args.lang = lang.lower()
     match args.command:
         case "run":
-            return _run(settings, content)
+            return _run(settings, content, webhook=args.webhook)
         case "shell":
             return asyncio.run(_shell(settings, content))
         case "start":
@@ -131,17 +159,23 @@ def _content_check(folder: Path) -> int:
     return 0
 
 
-def _run(settings: Settings, content: Content) -> int:
+def _run(settings: Settings, content: Content, *, webhook: bool = False) -> int:
     from telegram.error import InvalidToken, TelegramError
 
     from bot.app import build_application
+    from bot.webhook import ALLOWED_UPDATES, WebhookError
 
     app = build_application(settings, content)
-    logger.info("serving Telegram at %s by long polling", settings.telegram_api_url)
     try:
-        app.run_polling(
-            allowed_updates=["message", "edited_message", "callback_query", "my_chat_member"]
-        )
+        if webhook:
+            logger.info("serving Telegram at %s by webhook", settings.telegram_api_url)
+            asyncio.run(_serve_webhook(app, settings))
+        else:
+            logger.info("serving Telegram at %s by long polling", settings.telegram_api_url)
+            app.run_polling(allowed_updates=ALLOWED_UPDATES)
+    except WebhookError as exc:
+        print(str(exc), file=sys.stderr)
+        return 1
     except InvalidToken:
         # PTB's message quotes the token itself: say what is wrong without it.
         print(
@@ -152,6 +186,35 @@ def _run(settings: Settings, content: Content) -> int:
     except TelegramError as exc:
         logger.error("could not serve Telegram: %s", exc)  # the formatter removes any token
         return 1
+    return 0
+
+
+async def _serve_webhook(app: BotApp, settings: Settings) -> None:
+    """Serve by webhook until SIGINT or SIGTERM."""
+    import signal
+
+    from bot.webhook import serve_webhook
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await serve_webhook(app, settings, stop)
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+
+
+def _backup(settings: Settings, target: Path, *, force: bool) -> int:
+    from bot.backup import BackupError, backup_database
+
+    try:
+        size = backup_database(settings.database_path, target, force=force)
+    except BackupError as exc:
+        print(f"backup failed: {exc}", file=sys.stderr)
+        return 1
+    print(f"backed up {settings.database_path} to {target} ({size:,} bytes)")
     return 0
 
 

@@ -68,7 +68,7 @@ class Settings(BaseSettings):
     @field_validator("webhook_secret", mode="before")
     @classmethod
     def _webhook_secret(cls, value: Any) -> Any:
-        if isinstance(value, str) and not _SECRET_TOKEN.fullmatch(value):
+        if isinstance(value, str) and value.strip() and not _SECRET_TOKEN.fullmatch(value):
             raise ValueError("must be 1-256 characters, each a letter, digit, '_' or '-'")
         return value
 

@@ -6,7 +6,6 @@ import dataclasses
 import functools
 import html
 import re
-import unicodedata
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from urllib.parse import urlencode
@@ -39,8 +38,9 @@ from flows.models import (
     Unsupported,
 )
 from flows.sensitive import scrub
+from flows.text import fold
 
-__all__ = ["Context", "Verdict", "answer", "handle", "is_stop_word", "normalize_word"]
+__all__ = ["Context", "Verdict", "answer", "handle", "is_stop_word"]
 
 MAX_QUESTION = 1000
 Rows = tuple[tuple[Button, ...], ...]
@@ -79,13 +79,6 @@ class Context:
 
     def bot_link(self, payload: str | None = None) -> str:
         return self.content.bot_link(self.bot_username, payload)
-
-
-def normalize_word(text: str) -> str:
-    """Fold a short message for comparison with STOP/HELP words: case, accents, punctuation."""
-    folded = unicodedata.normalize("NFKD", text.casefold())
-    letters = "".join(ch for ch in folded if not unicodedata.combining(ch))
-    return re.sub(r"[^\w ]+", "", letters).strip()
 
 
 def handle(event: Event, ctx: Context) -> Outcome:
@@ -446,8 +439,8 @@ class Verdict:
 
 
 def _text(text: str, ctx: Context) -> Outcome:
-    word = normalize_word(text)
-    if not word:
+    word = fold(text)
+    if not any(char.isalnum() for char in text):
         return _say(ctx, ctx.pack.texts.no_words, _menu_row(ctx))
     if ctx.listener.urgent(text):  # before anything else, however long
         return _urgent(ctx)
@@ -464,7 +457,7 @@ def _text(text: str, ctx: Context) -> Outcome:
 
 def is_stop_word(content: Content, text: str) -> bool:
     """Tell whether a message only says STOP (or the like), in any offered language."""
-    return normalize_word(text) in _keywords(content).stop
+    return fold(text) in _keywords(content).stop
 
 
 def answer(ctx: Context, question: str) -> tuple[Outcome, Verdict]:
@@ -549,12 +542,12 @@ def _keywords(content: Content) -> _Keywords:
     """The STOP and HELP words of every offered language, folded once per campaign."""
     packs = content.packs.values()
 
-    def fold(words: Iterable[str]) -> frozenset[str]:
-        return frozenset(normalize_word(w) for w in words) - {""}
+    def folded(words: Iterable[str]) -> frozenset[str]:
+        return frozenset(fold(w) for w in words) - {""}
 
     return _Keywords(
-        stop=fold(w for pack in packs for w in pack.texts.stop_words),
-        help=fold(w for pack in packs for w in pack.texts.help_words),
+        stop=folded(w for pack in packs for w in pack.texts.stop_words),
+        help=folded(w for pack in packs for w in pack.texts.help_words),
     )
 
 

@@ -45,7 +45,6 @@ import heapq
 import itertools
 import math
 import re
-import unicodedata
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -56,6 +55,7 @@ from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
 from flows.content import FaqEntry, LanguagePack
+from flows.text import fold
 
 __all__ = [
     "ASPECT_VERBS",
@@ -362,8 +362,6 @@ _LETTER_CANDIDATES = 6  # of those, the best compared by letter trigrams too
 _WALK = 128  # entries kept per word, by impact
 _MAX_TERMS = 48
 
-_NUMBER_COMMA = re.compile(r"(?<=\d)[,.](?=\d{3}(?!\d))")
-_APOSTROPHE = re.compile(r"(?<=\w)['’](?=\w)")
 _NON_WORD = re.compile(r"[^a-z0-9]+")
 _Pair = tuple[str, str]  # two neighbouring terms, in order
 _PLACEHOLDER = re.compile(r"\{[a-z_]+\}")
@@ -386,13 +384,6 @@ class FaqMatch:
         return self.entry is not None
 
 
-def _fold(text: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    plain = "".join(char for char in decomposed if not unicodedata.combining(char))
-    plain = _APOSTROPHE.sub("", _NUMBER_COMMA.sub("", plain))
-    return _NON_WORD.sub(" ", plain).strip()
-
-
 def _sentences(text: str) -> list[tuple[str, bool]]:
     """Split a message into sentences, each with whether it asks something."""
     return [(part, part.rstrip().endswith("?")) for part in _SENTENCE_END.split(text)]
@@ -412,7 +403,7 @@ class _Analyzer:
         self.small_talk = SMALL_TALK.get(lang, frozenset()) | self.stop
         self._aspect = ASPECT_VERBS.get(lang, frozenset())
         table = {**LANGUAGE_SYNONYMS.get(lang, {}), **synonyms}
-        replacements = {_fold(key): _fold(value) for key, value in table.items()}
+        replacements = {fold(key): fold(value) for key, value in table.items()}
         keys = sorted(replacements, key=lambda key: (-len(key), key))
         self._synonyms = (
             re.compile(r"(?<!\S)(?:" + "|".join(map(re.escape, keys)) + r")(?!\S)")
@@ -437,7 +428,7 @@ class _Analyzer:
         return folded
 
     def words(self, text: str) -> list[str]:
-        words = _fold(text).split()
+        words = fold(text).split()
         if not words:
             return words
         # "keeps talking about": a verb of aspect before an -ing form says nothing of the topic.
@@ -453,7 +444,7 @@ class _Analyzer:
             return word
         for plain, accented in self._endings:
             if word.endswith(plain):
-                return _fold(self._stemmer.stemWord(word[: -len(plain)] + accented))
+                return fold(self._stemmer.stemWord(word[: -len(plain)] + accented))
         return self._stemmer.stemWord(word)
 
     def terms(self, text: str) -> list[str]:

@@ -16,7 +16,6 @@ unless the message also says it is happening now.
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -24,11 +23,10 @@ from dataclasses import dataclass
 from rapidfuzz.distance import OSA
 
 from flows.content import Content, LanguagePack, UrgentWords
-from flows.sensitive import fold_word
+from flows.text import fold
 
-__all__ = ["Hearing", "Listener", "fold"]
+__all__ = ["Hearing", "Listener"]
 
-_NON_WORD = re.compile(r"[^a-z0-9]+")
 _REPEATS = re.compile(r"([a-z])\1{2,}")
 _PLACEHOLDER = re.compile(r"\{[a-z_]+\}")
 _FUZZY_LENGTH = 6  # shorter typed words are too often other real words one letter apart
@@ -39,12 +37,9 @@ _SHOUT = re.compile(r"!{2,}|\?{3,}")
 _Pattern = tuple[str, ...]  # one listed term, word by word; a word may end in "*"
 
 
-def fold(text: str) -> str:
-    """Lower-case `text`, drop accents and punctuation, squeeze letters typed 3+ times."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    plain = "".join(char for char in decomposed if not unicodedata.combining(char))
-    plain = plain.replace("'", "").replace("’", "")
-    return _REPEATS.sub(r"\1", _NON_WORD.sub(" ", plain)).strip()
+def _squeezed(text: str) -> str:
+    """Fold `text` and squeeze letters typed three times or more ("ayudaaa" is "ayuda")."""
+    return _REPEATS.sub(r"\1", fold(text))
 
 
 @dataclass(frozen=True)
@@ -122,7 +117,7 @@ def _known_words(pack: LanguagePack) -> frozenset[str]:
         texts += [*entry.questions, entry.answer]
     texts += [f"{key} {value}" for key, value in pack.synonyms.items()]
     words = {
-        fold_word(word)
+        fold(word)
         for text in texts
         for word in _LOWER_WORD.findall(_PLACEHOLDER.sub(" ", text))
         if not word[0].isupper()
@@ -265,7 +260,7 @@ class Listener:
 
     def tokens(self, text: str) -> list[str]:
         """Fold `text` into words, each typo read as the listed word it is one edit from."""
-        return [self._correct(token) for token in fold(text).split()]
+        return [self._correct(token) for token in _squeezed(text).split()]
 
     def _correct(self, token: str) -> str:
         if len(token) < _FUZZY_LENGTH or token in self._known or token.isdigit():

@@ -15,11 +15,12 @@ closed: given the words the campaign knows (`known`, folded), every other word b
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Collection
 from dataclasses import dataclass
 
-__all__ = ["KINDS", "REMOVED", "UNKNOWN", "Scrubbed", "fold_word", "scrub"]
+from flows.text import fold
+
+__all__ = ["KINDS", "REMOVED", "UNKNOWN", "Scrubbed", "scrub"]
 
 REMOVED = "[removed]"
 UNKNOWN = "[…]"
@@ -164,18 +165,12 @@ def _digits(text: str) -> str:
     return "".join(char for char in text if char.isdigit())
 
 
-def fold_word(word: str) -> str:
-    """Fold one word as the known-word lists are folded: lower case, no accents."""
-    decomposed = unicodedata.normalize("NFKD", word.casefold())
-    return "".join(c for c in decomposed if not unicodedata.combining(c) and c not in "'’")
-
-
 def _unknown_out(text: str, known: frozenset[str]) -> tuple[str, bool]:
     replaced = False
 
     def swap(found: re.Match[str]) -> str:
         nonlocal replaced
-        if fold_word(found.group(0)) in known:
+        if fold(found.group(0)) in known:
             return found.group(0)
         replaced = True
         return UNKNOWN
