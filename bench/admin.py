@@ -31,8 +31,9 @@ from pathlib import Path
 
 from bot.review import ExportFormat, export_optins, gather_stats, load_page
 from flows.admin import PAGE_SIZE, AdminView
-from flows.content import Content, load_content
+from flows.content import Content
 from storage import Database, open_database
+from storage.content import load_content
 
 __all__ = ["main"]
 

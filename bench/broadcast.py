@@ -22,8 +22,8 @@ from pathlib import Path
 
 from bot.broadcast import BroadcastSender
 from bot.config import Settings
-from flows.content import load_content
 from storage import Database, open_database
+from storage.content import load_content
 
 __all__ = ["main"]
 

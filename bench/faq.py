@@ -59,11 +59,12 @@ import numpy as np
 import yaml
 from rapidfuzz import fuzz, process, utils
 
-from flows.content import Content, FaqEntry, load_content
+from flows.content import Content, FaqEntry
 from flows.engine import Context, answer
 from flows.faq import _SUGGEST_FLOOR, DEFAULT_TUNING, FaqIndex, FaqMatch, FaqTuning
 from flows.listen import Listener
 from flows.models import Conversation, Profile
+from storage.content import load_content
 
 __all__ = ["main"]
 

@@ -31,9 +31,9 @@ import yaml
 from bot.config import load_settings
 from bot.logs import setup_logging
 from bot.service import Outreach, Who
-from flows.content import load_content
 from flows.models import Text
 from storage import open_database
+from storage.content import load_content
 
 __all__ = ["main"]
 

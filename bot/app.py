@@ -27,9 +27,10 @@ from bot.config import Settings
 from bot.render import send
 from bot.service import Outreach, Who
 from bot.staff import StaffAction, StaffRouter
-from flows.content import STAFF_COMMANDS, Content, load_content
+from flows.content import STAFF_COMMANDS, Content
 from flows.models import Command, Event, Press, Role, Text, Unsupported
 from storage import open_database
+from storage.content import load_content
 
 __all__ = ["BotContext", "Deps", "build_application"]
 

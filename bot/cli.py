@@ -15,8 +15,9 @@ from typing import TYPE_CHECKING
 
 from bot.config import Settings, SettingsError, load_settings
 from bot.logs import setup_logging
-from flows.content import Content, ContentError, load_content
+from flows.content import Content, ContentError
 from flows.models import COMMAND_LINE_ACTOR
+from storage.content import load_content
 
 if TYPE_CHECKING:
     from bot.app import BotApp

@@ -14,7 +14,8 @@ import aiohttp
 
 from bot.config import Settings, SettingsError, load_settings
 from bot.logs import redact
-from flows.content import ContentError, load_content
+from flows.content import ContentError
+from storage.content import load_content
 from storage.db import BUSY_TIMEOUT_MS
 from storage.migrations import MIGRATIONS
 

@@ -11,8 +11,9 @@ import pytest
 
 from bot.config import Settings, load_settings
 from bot.service import Outreach
-from flows.content import Content, load_content
+from flows.content import Content
 from storage import Database, open_database
+from storage.content import load_content
 from tests.botkit import TOKEN
 from tests.fake_telegram import FakeTelegram
 

@@ -28,9 +28,10 @@ from flows.admin import (
     parse_page,
     percent,
 )
-from flows.content import Content, load_content
+from flows.content import Content
 from flows.models import Funnel, Status
 from storage import Database, open_database
+from storage.content import load_content
 from storage.migrations import MIGRATIONS
 from tests.admin_data import VERSION, add_subscriber, add_subscribers, add_visitor
 from tests.conftest import CONTENT_DIR

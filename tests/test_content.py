@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from flows.content import ContentError, load_content
+from flows.content import ContentError
+from storage.content import load_content
 from tests.conftest import CONTENT_DIR, ROOT
 
 

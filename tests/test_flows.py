@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from flows.content import Content, Texts, load_content
+from flows.content import Content, Texts
 from flows.engine import Context, handle
 from flows.faq import FaqIndex
 from flows.listen import Listener
@@ -30,6 +30,7 @@ from flows.models import (
     Unsubscribe,
     Unsupported,
 )
+from storage.content import load_content
 from tests.conftest import CONTENT_DIR
 
 VERSION = f"{load_content(CONTENT_DIR).campaign.consent_version}/en"
