@@ -144,7 +144,7 @@ def _bot(
     pack = content.pack(lang)
     profile = Profile(user_id=0, lang=pack.code, first_seen=datetime.now(UTC))
     if index is None:
-        index = FaqIndex.build(pack.faq, pack.code, pack.synonyms, tuning)
+        index = FaqIndex.from_pack(pack, content.packs.values(), tuning)
     faq = {pack.code: index}
     ctx = Context(content, profile, Conversation(), faq, Listener(content))  # type: ignore[arg-type]
 
@@ -546,7 +546,7 @@ def _fit(content: Content) -> tuple[FaqTuning, int]:
         tops = []
         for lang, questions in sets.items():
             pack = content.pack(lang)
-            index = FaqIndex.build(pack.faq, lang, pack.synonyms, weights)
+            index = FaqIndex.from_pack(pack, content.packs.values(), weights)
             tops += list(zip(_tops(index, questions), questions, strict=True))
         for margin in MARGINS:
             utilities = []
@@ -623,7 +623,7 @@ def main() -> None:
     latency_rows: list[list[object]] = []
     own_rows: list[list[str]] = []
     langs = [lang for lang in LANGS if any(_eval_set(lang, part) for part in PARTS)]
-    lexical = {lang: FaqIndex.from_pack(content.pack(lang)) for lang in langs}
+    lexical = {lang: FaqIndex.from_content(content, lang) for lang in langs}
     start = time.perf_counter()
     embedded = {lang: _EmbeddingIndex(content.pack(lang).faq) for lang in langs}
     load_seconds = time.perf_counter() - start
@@ -680,9 +680,11 @@ def main() -> None:
 
         # Latency of the matcher alone, on every question of the language.
         texts = [question.q for questions in parts.values() for question in questions]
-        small = FaqIndex.build(entries, lang, pack.synonyms)
+        small = FaqIndex.from_content(content, lang)
         big_entries = _synthetic(entries, SYNTHETIC_ENTRIES)
-        big = FaqIndex.build(big_entries, lang, pack.synonyms)
+        big = FaqIndex.from_pack(
+            dataclasses.replace(pack, faq=tuple(big_entries)), content.packs.values()
+        )
         big_embedded = _EmbeddingIndex(big_entries)
         timed: list[tuple[str, Callable[[str], object], int, int]] = [
             ("engine", small.match, len(entries), LATENCY_ROUNDS),

@@ -323,7 +323,7 @@ def _ask(content: Content, question: str | None, lang: str | None, *, as_json: b
     pack = content.pack(lang)
     # A visitor with no history, as the bot would see a first question.
     profile = Profile(user_id=0, lang=pack.code, first_seen=datetime.now(UTC))
-    indexes = {pack.code: FaqIndex.from_pack(pack)}
+    indexes = {pack.code: FaqIndex.from_content(content, pack.code)}
     ctx = Context(content, profile, Conversation(), indexes, Listener(content))
     questions = [question] if question is not None else (line.rstrip("\n") for line in sys.stdin)
     for q in questions:

@@ -78,7 +78,7 @@ class Outreach:
         self.db = db
         self.clock = clock
         self.bot_username: str | None = None
-        self.faq = {lang: FaqIndex.from_pack(pack) for lang, pack in content.packs.items()}
+        self.faq = {lang: FaqIndex.from_content(content, lang) for lang in content.packs}
         self.listener = Listener(content)
 
     async def tidy(self) -> None:

@@ -25,6 +25,7 @@ __all__ = [
     "FunnelLabels",
     "LanguagePack",
     "LearnStep",
+    "Matching",
     "Texts",
     "UrgentWords",
     "Words",
@@ -292,6 +293,20 @@ class UrgentWords(_Model):
     calm: list[str] = Field(default_factory=list)
 
 
+class Matching(_Model):
+    """How one language's questions are read before matching (see flows/faq.py)."""
+
+    spelling: dict[str, str] = Field(default_factory=dict)
+    small_talk: str = ""
+    stop_words: str = ""
+    aspect_verbs: str = ""
+
+    @property
+    def stop(self) -> frozenset[str]:
+        """Return the stop words as a set."""
+        return frozenset(self.stop_words.split())
+
+
 class Words(_Model):
     """<lang>/words.yaml: what the bot listens for besides questions."""
 
@@ -300,6 +315,7 @@ class Words(_Model):
     intents: dict[str, list[str]] = Field(default_factory=dict)
     # Everyday words a declined question may keep besides the campaign's own (see scrub).
     common_words: str = ""
+    matching: Matching = Field(default_factory=Matching)
 
     @field_validator("intents")
     @classmethod

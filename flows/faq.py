@@ -46,7 +46,7 @@ import itertools
 import math
 import re
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -54,266 +54,15 @@ import Stemmer
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
-from flows.content import FaqEntry, LanguagePack
+from flows.content import Content, FaqEntry, LanguagePack, Matching
 from flows.text import fold
 
 __all__ = [
-    "ASPECT_VERBS",
     "DEFAULT_TUNING",
-    "LANGUAGE_SYNONYMS",
-    "SMALL_TALK",
-    "STOP_WORDS",
     "FaqIndex",
     "FaqMatch",
     "FaqTuning",
 ]
-
-# -- language data (may move to content) ----------------------------------------------------
-
-
-def _wordset(text: str) -> frozenset[str]:
-    return frozenset(text.split())
-
-
-# Applied to questions and entries alike, before stemming. Keys and values are matched as
-# folded text (lower case, no accents, no punctuation); a key may be several words.
-# Chat spelling and irregular forms: language data, the same for every campaign. The
-# campaign's own words ("s comm", the governor's name) are `synonyms` in its faq.yaml.
-LANGUAGE_SYNONYMS: dict[str, dict[str, str]] = {
-    "en": {
-        # chat spelling
-        "u": "you",
-        "ur": "your",
-        "r": "are",
-        "y": "why",
-        "wat": "what",
-        "wut": "what",
-        "wht": "what",
-        "abt": "about",
-        "bc": "because",
-        "cuz": "because",
-        "ppl": "people",
-        "ppls": "people",
-        "pls": "please",
-        "plz": "please",
-        "thx": "thanks",
-        "ty": "thanks",
-        "thru": "through",
-        "b4": "before",
-        "info": "information",
-        "stats": "statistics",
-        "dept": "department",
-        "govt": "government",
-        "org": "organization",
-        "orgs": "organizations",
-        "msg": "message",
-        "msgs": "messages",
-        "txt": "text",
-        "ssn": "social security number",
-        # negations keep their "not" once the apostrophe is gone
-        "dont": "do not",
-        "doesnt": "does not",
-        "didnt": "did not",
-        "isnt": "is not",
-        "arent": "are not",
-        "wasnt": "was not",
-        "werent": "were not",
-        "wont": "will not",
-        "cant": "can not",
-        "cannot": "can not",
-        "couldnt": "could not",
-        "shouldnt": "should not",
-        "wouldnt": "would not",
-        "havent": "have not",
-        "hasnt": "has not",
-        "hadnt": "had not",
-        "good morning": "hello",
-        "good afternoon": "hello",
-        "good evening": "hello",
-        "good night": "hello",
-        # irregular forms the stemmer leaves alone
-        "took": "take",
-        "taken": "take",
-        "sent": "send",
-        "kept": "keep",
-        "went": "go",
-        "gone": "go",
-        "came": "come",
-        "caught": "catch",
-        "told": "tell",
-        "gave": "give",
-        "given": "give",
-        "found": "find",
-        "held": "hold",
-        "brought": "bring",
-        "thought": "think",
-        "ran": "run",
-        "spoke": "speak",
-        "spoken": "speak",
-        "wrote": "write",
-        "written": "write",
-        "fought": "fight",
-        "won": "win",
-        "lost": "lose",
-        "heard": "hear",
-        "paid": "pay",
-        "left": "leave",
-        "made": "make",
-    },
-    "es": {
-        # chat spelling
-        "q": "que",
-        "k": "que",
-        "xq": "por que",
-        "xk": "por que",
-        "pq": "por que",
-        "porq": "por que",
-        "tb": "tambien",
-        "tmb": "tambien",
-        "tbn": "tambien",
-        "tmbn": "tambien",
-        "d": "de",
-        "x": "por",
-        "dnd": "donde",
-        "pa": "para",
-        "pal": "para el",
-        "xfa": "por favor",
-        "porfa": "por favor",
-        "plis": "por favor",
-        "bn": "bien",
-        "nd": "nada",
-        "dsp": "despues",
-        "info": "informacion",
-        "msj": "mensaje",
-        "msjs": "mensajes",
-        "sms": "mensajes",
-        "email": "correo",
-        "e mail": "correo",
-        "mail": "correo",
-        "link": "enlace",
-        "stats": "estadisticas",
-        "de verdad": "realmente",
-        "buenos dias": "hola",
-        "buenas tardes": "hola",
-        "buenas noches": "hola",
-    },
-    "pt": {
-        # chat spelling
-        "vc": "voce",
-        "vcs": "voces",
-        "q": "que",
-        "oq": "o que",
-        "oque": "o que",
-        "pq": "por que",
-        "tb": "tambem",
-        "tbm": "tambem",
-        "msm": "mesmo",
-        "mt": "muito",
-        "mto": "muito",
-        "td": "tudo",
-        "nd": "nada",
-        "hj": "hoje",
-        "qnd": "quando",
-        "qdo": "quando",
-        "qto": "quanto",
-        "qtos": "quantos",
-        "cmg": "comigo",
-        "ngm": "ninguem",
-        "dps": "depois",
-        "pra": "para",
-        "pro": "para o",
-        "pros": "para os",
-        "pras": "para as",
-        "obg": "obrigado",
-        "vlw": "valeu",
-        "blz": "beleza",
-        "info": "informacao",
-        "infos": "informacoes",
-        "msg": "mensagem",
-        "msgs": "mensagens",
-        "e mail": "email",
-        "stats": "estatisticas",
-        "de verdade": "realmente",
-        "pessoal": "pessoas",
-        "bom dia": "ola",
-        "boa tarde": "ola",
-        "boa noite": "ola",
-    },
-}
-
-# A message made only of these (and stop words) is small talk, not a question.
-SMALL_TALK: dict[str, frozenset[str]] = {
-    "en": _wordset(
-        """hello hi hey hiya yo thanks thank thankyou cheers ok okay k lol haha cool great nice
-        bye goodbye morning night afternoon evening sure yes yeah yep no nope good fine"""
-    ),
-    "es": _wordset(
-        """hola holi gracias ok okey oki vale adios chao chau bye buenos buenas buen dias noches
-        tardes si no saludos genial perfecto listo dale claro entendido bueno bien jaja jajaja
-        jeje xd muchas mil hey oye que tal onda"""
-    ),
-    "pt": _wordset(
-        """ola oi oii opa eai obrigado obrigada valeu ok tchau bom boa dia noite tarde sim nao
-        beleza tudo bem legal show top massa entendi certo claro fechou tranquilo kkk kkkk
-        haha rs"""
-    ),
-}
-
-
-STOP_WORDS: dict[str, frozenset[str]] = {
-    "en": _wordset(
-        # Question words stay: "how did we win" and "did we win" are different entries.
-        """a about all also am an and any anyone anything are as at be because been being
-        both but by can could did do does doing done during each even ever every for from
-        get gets getting go going got had has have having he her here hers him his i if im
-        in into is it its itself ive just know let like me mean means meaning might much
-        must my myself need of on or our ours own please pretty quite re really said say
-        says she should so some something such tell than that thats the their theirs them
-        then there these they thing things this those through to too us very want wanna
-        was we well were what whats whether while will with would yeah yes yet you youre
-        your yours hi hello hey ok okay question questions wondering explain exactly
-        actually basically kind sort stuff someone somebody guys anymore everyone everybody
-        already sorry plain simple english spanish lol lmao bro dude yo thing tho though
-        literally honestly btw idk tbh omg huh ya kinda gonna gotta pls plz"""
-    ),
-    "es": _wordset(
-        """a al algo algun alguna alguno con cual cuales cuando de del donde el ella
-        ellos en es esa ese eso esta estan este esto fue ha hay la las le les lo los mas me
-        mi mis muy nos o para pero por porque que quien se sea ser si sin sobre son su sus
-        tambien te tiene tu un una uno unos y ya yo hola gracias pregunta saber
-        ante aqui alguien aquel aquella aquellos ellas esas esos estas estos estoy estaba
-        era eran he han habia hubo mucho mucha muchos tan tanto tus usted ustedes vos ti
-        nosotros nuestro nuestra nuestros nuestras conmigo contigo puedo puedes puede
-        pueden podria quiero quieres queria necesito necesitas oye mira pues bueno entonces
-        osea nomas noma digamos che mano wey guey onda exactamente realmente basicamente
-        favor preguntas dudas duda va van vamos voy ir tener tengo tienes tienen
-        porfa xfa plis perdon disculpa disculpe oiga ingles espanol jaja jajaja neta cosa
-        cosas"""
-    ),
-    "pt": _wordset(
-        """a ao aos as com como da das de do dos e ela ele eles em entre era essa esse isso
-        esta este eu foi ha isso ja mais me meu minha muito na nas no nos o os ou para pela
-        pelo por porque quando que quem se ser seu sua sobre tambem te tem um uma voce
-        ola obrigado obrigada pergunta saber
-        ai alguem algum alguma aquele aquela aquilo as deste desta desse dessa disso
-        neste nesta nesse nessa nisso num numa dum duma estou estava estao eram sou
-        meus minhas seus suas nosso nossa nossos nossas voces te ti tu teu tua comigo
-        posso pode podem poderia quero queria preciso precisa mesmo exatamente realmente
-        basicamente afinal entao tipo ne ta to mano cara galera ei favor perguntas faco vai vao
-        vou ir ter tenho tinha
-        duvida duvidas pfv pf desculpa desculpe kkk kkkk rs rsrs ingles portugues coisa
-        coisas"""
-    ),
-}
-
-# Verbs of aspect: before an -ing form ("keeps talking", "started getting") they say how,
-# not what, and are dropped.
-ASPECT_VERBS: dict[str, frozenset[str]] = {
-    "en": _wordset(
-        """keep keeps kept keeping start starts started starting begin begins began continue
-        continues continued"""
-    ),
-}
 
 _STEMMERS = {"en": "english", "es": "spanish", "pt": "portuguese"}
 
@@ -392,17 +141,20 @@ def _sentences(text: str) -> list[tuple[str, bool]]:
 class _Analyzer:
     """Turns text into stems; shared by indexing and matching so both agree."""
 
-    def __init__(self, lang: str, synonyms: Mapping[str, str]) -> None:
-        self.stop = STOP_WORDS.get(lang, frozenset())
+    def __init__(
+        self,
+        lang: str,
+        synonyms: Mapping[str, str],
+        language: Matching,
+        foreign_stop: frozenset[str],
+    ) -> None:
+        self.stop = language.stop
         # People mix languages ("quiero ayudar, what can i do?"): the other languages' stop
         # words are dropped too, unless this language's entries use them (see FaqIndex).
-        self.foreign_stop = (
-            frozenset().union(*(words for code, words in STOP_WORDS.items() if code != lang))
-            - self.stop
-        )
-        self.small_talk = SMALL_TALK.get(lang, frozenset()) | self.stop
-        self._aspect = ASPECT_VERBS.get(lang, frozenset())
-        table = {**LANGUAGE_SYNONYMS.get(lang, {}), **synonyms}
+        self.foreign_stop = foreign_stop - self.stop
+        self.small_talk = frozenset(language.small_talk.split()) | self.stop
+        self._aspect = frozenset(language.aspect_verbs.split())
+        table = {**language.spelling, **synonyms}
         replacements = {fold(key): fold(value) for key, value in table.items()}
         keys = sorted(replacements, key=lambda key: (-len(key), key))
         self._synonyms = (
@@ -468,12 +220,14 @@ class FaqIndex:
         lang: str,
         synonyms: Mapping[str, str],
         tuning: FaqTuning = DEFAULT_TUNING,
+        language: Matching | None = None,
+        foreign_stop: frozenset[str] = frozenset(),
     ) -> None:
         self._entries = tuple(entries)
         self._by_id = {entry.id: entry for entry in self._entries}
         self.lang = lang
         self.tuning = tuning
-        self._analyzer = _Analyzer(lang, synonyms)
+        self._analyzer = _Analyzer(lang, synonyms, language or Matching(), foreign_stop)
         self._index()
 
     @classmethod
@@ -483,14 +237,34 @@ class FaqIndex:
         lang: str,
         synonyms: Mapping[str, str] | None = None,
         tuning: FaqTuning = DEFAULT_TUNING,
+        *,
+        language: Matching | None = None,
+        foreign_stop: frozenset[str] = frozenset(),
     ) -> FaqIndex:
-        """Index `entries` once, for matching many questions in language `lang`."""
-        return cls(entries, lang, synonyms or {}, tuning)
+        """Index `entries` once, for matching many questions in language `lang`.
+
+        `language` says how the language is read (its words.yaml `matching`); `foreign_stop`
+        holds the other offered languages' stop words.
+        """
+        return cls(entries, lang, synonyms or {}, tuning, language, foreign_stop)
 
     @classmethod
-    def from_pack(cls, pack: LanguagePack) -> FaqIndex:
-        """Index one language of a campaign, with its own synonyms."""
-        return cls(pack.faq, pack.code, pack.synonyms)
+    def from_pack(
+        cls,
+        pack: LanguagePack,
+        others: Iterable[LanguagePack] = (),
+        tuning: FaqTuning = DEFAULT_TUNING,
+    ) -> FaqIndex:
+        """Index one language of a campaign, with its synonyms and the other languages."""
+        foreign = frozenset().union(
+            *(other.words.matching.stop for other in others if other.code != pack.code)
+        )
+        return cls(pack.faq, pack.code, pack.synonyms, tuning, pack.words.matching, foreign)
+
+    @classmethod
+    def from_content(cls, content: Content, lang: str) -> FaqIndex:
+        """Index language `lang` of a campaign."""
+        return cls.from_pack(content.pack(lang), content.packs.values())
 
     @property
     def entries(self) -> tuple[FaqEntry, ...]:

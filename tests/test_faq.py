@@ -8,6 +8,29 @@ import pytest
 
 from flows.content import Content, FaqEntry
 from flows.faq import DEFAULT_TUNING, FaqIndex, FaqMatch, FaqTuning
+from storage.content import load_content
+from tests.conftest import CONTENT_DIR
+
+# How each language is read (words.yaml `matching`) comes from the shipped campaign.
+SHIPPED = load_content(CONTENT_DIR)
+
+
+def build(
+    entries: list[FaqEntry],
+    lang: str,
+    synonyms: dict[str, str],
+    tuning: FaqTuning = DEFAULT_TUNING,
+) -> FaqIndex:
+    """Index fixture entries, read the way the shipped campaign reads `lang`."""
+    others = [pack for code, pack in SHIPPED.packs.items() if code != lang]
+    return FaqIndex.build(
+        entries,
+        lang,
+        synonyms,
+        tuning,
+        language=SHIPPED.pack(lang).words.matching,
+        foreign_stop=frozenset().union(*(pack.words.matching.stop for pack in others)),
+    )
 
 
 def _entry(entry_id: str, questions: list[str], answer: str) -> FaqEntry:
@@ -72,7 +95,7 @@ SYNONYMS = {
 
 @pytest.fixture(scope="module")
 def index() -> FaqIndex:
-    return FaqIndex.build(FIXTURE, "en", SYNONYMS["en"])
+    return build(FIXTURE, "en", SYNONYMS["en"])
 
 
 @pytest.mark.parametrize(
@@ -161,8 +184,8 @@ QUESTIONS = ["wat is scomm", "how do I thank the governor", "asdf", "finger prin
 
 
 def test_matching_is_deterministic() -> None:
-    first = FaqIndex.build(FIXTURE, "en", SYNONYMS["en"])
-    second = FaqIndex.build(FIXTURE, "en", SYNONYMS["en"])
+    first = build(FIXTURE, "en", SYNONYMS["en"])
+    second = build(FIXTURE, "en", SYNONYMS["en"])
     for question in QUESTIONS:
         assert first.match(question) == second.match(question) == first.match(question)
 
@@ -211,7 +234,7 @@ def test_lookups(index: FaqIndex) -> None:
     ],
 )
 def test_other_languages(lang: str, entries: list[FaqEntry], question: str, expected: str) -> None:
-    found = FaqIndex.build(entries, lang, SYNONYMS[lang]).match(question)
+    found = build(entries, lang, SYNONYMS[lang]).match(question)
     assert found.entry is not None and found.entry.id == expected
 
 
@@ -231,7 +254,7 @@ def test_other_languages(lang: str, entries: list[FaqEntry], question: str, expe
 )
 def test_the_real_knowledge_file(content: Content, question: str, expected: str | None) -> None:
     pack = content.pack("en")
-    found = FaqIndex.from_pack(pack).match(question)
+    found = FaqIndex.from_pack(pack, SHIPPED.packs.values()).match(question)
     assert (found.entry.id if found.entry else None) == expected
 
 
@@ -260,7 +283,7 @@ MORE_SYNONYMS = {**SYNONYMS["en"], "statistics": "numbers"}
 
 @pytest.fixture(scope="module")
 def more() -> FaqIndex:
-    return FaqIndex.build(MORE, "en", MORE_SYNONYMS)
+    return build(MORE, "en", MORE_SYNONYMS)
 
 
 @pytest.mark.parametrize(
@@ -317,7 +340,7 @@ def test_the_sentence_that_asks_weighs_more_than_the_story(
 ) -> None:
     found = index.match(story)
     assert (found.entry.id if found.entry else None) == expected
-    flat = FaqIndex.build(FIXTURE, "en", SYNONYMS["en"], FaqTuning(context_weight=1.0))
+    flat = build(FIXTURE, "en", SYNONYMS["en"], FaqTuning(context_weight=1.0))
     unfocused = flat.ranked(story)
     assert unfocused and unfocused[0][0].id == without_focus
 
@@ -333,7 +356,7 @@ def test_the_sentence_that_asks_weighs_more_than_the_story(
 def test_a_question_without_words_of_its_own_keeps_its_story(
     index: FaqIndex, question: str
 ) -> None:
-    flat = FaqIndex.build(FIXTURE, "en", SYNONYMS["en"], FaqTuning(context_weight=1.0))
+    flat = build(FIXTURE, "en", SYNONYMS["en"], FaqTuning(context_weight=1.0))
     assert index.ranked(question) == flat.ranked(question)
 
 
@@ -346,7 +369,7 @@ def test_a_question_without_words_of_its_own_keeps_its_story(
     ],
 )
 def test_words_asked_in_a_row_earn_a_bonus(index: FaqIndex, question: str, bonus: bool) -> None:
-    plain = FaqIndex.build(FIXTURE, "en", SYNONYMS["en"], FaqTuning(pair_weight=0.0))
+    plain = build(FIXTURE, "en", SYNONYMS["en"], FaqTuning(pair_weight=0.0))
     with_pairs, without = index.ranked(question)[0], plain.ranked(question)[0]
     assert with_pairs[0] == without[0]
     assert (with_pairs[1] > without[1]) is bonus
@@ -379,7 +402,7 @@ def test_ranked_is_what_match_decides_on(index: FaqIndex) -> None:
 
 
 def test_a_strict_tuning_declines_what_the_default_answers() -> None:
-    strict = FaqIndex.build(FIXTURE, "en", SYNONYMS["en"], FaqTuning(threshold=1.01))
+    strict = build(FIXTURE, "en", SYNONYMS["en"], FaqTuning(threshold=1.01))
     found = strict.match("wat is scomm")
     assert found.entry is None
     assert found.suggestions[0] == "what-is-scomm"
@@ -416,7 +439,7 @@ def test_a_strict_tuning_declines_what_the_default_answers() -> None:
 def test_the_real_spanish_and_portuguese_files(
     content: Content, lang: str, question: str, expected: str | None
 ) -> None:
-    found = FaqIndex.from_pack(content.pack(lang)).match(question)
+    found = FaqIndex.from_content(content, lang).match(question)
     assert (found.entry.id if found.entry else None) == expected
 
 
@@ -442,8 +465,8 @@ def test_another_languages_stop_words_do_not_weigh(index: FaqIndex) -> None:
 
 
 def test_letter_trigrams_are_part_of_the_score() -> None:
-    words_only = FaqIndex.build(FIXTURE, "en", SYNONYMS["en"], FaqTuning(char_weight=0.0))
-    with_letters = FaqIndex.build(FIXTURE, "en", SYNONYMS["en"], FaqTuning(char_weight=0.3))
+    words_only = build(FIXTURE, "en", SYNONYMS["en"], FaqTuning(char_weight=0.0))
+    with_letters = build(FIXTURE, "en", SYNONYMS["en"], FaqTuning(char_weight=0.3))
     question = "who gets my fingerprintz"
     assert with_letters.ranked(question)[0][0].id == "fingerprints"
     assert with_letters.ranked(question)[0][1] != words_only.ranked(question)[0][1]
@@ -479,5 +502,5 @@ def test_letter_trigrams_are_part_of_the_score() -> None:
 def test_colloquial_mixed_and_out_of_scope(
     content: Content, lang: str, question: str, expected: str | None
 ) -> None:
-    found = FaqIndex.from_pack(content.pack(lang)).match(question)
+    found = FaqIndex.from_content(content, lang).match(question)
     assert (found.entry.id if found.entry else None) == expected, found

@@ -38,7 +38,7 @@ VERSION = f"{load_content(CONTENT_DIR).campaign.consent_version}/en"
 
 @pytest.fixture(scope="module")
 def indexes(content: Content) -> dict[str, FaqIndex]:
-    return {code: FaqIndex.from_pack(pack) for code, pack in content.packs.items()}
+    return {code: FaqIndex.from_content(content, code) for code in content.packs}
 
 
 def run(
