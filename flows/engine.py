@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import functools
 import html
 import re
 from collections.abc import Callable, Iterable, Mapping
@@ -444,10 +443,9 @@ def _text(text: str, ctx: Context) -> Outcome:
         return _say(ctx, ctx.pack.texts.no_words, _menu_row(ctx))
     if ctx.listener.urgent(text):  # before anything else, however long
         return _urgent(ctx)
-    keywords = _keywords(ctx.content)
-    if word in keywords.stop:
+    if _one_of(text, _stop_words(ctx.content)):
         return _unsubscribe(ctx, method=f"text:{word}")
-    if word in keywords.help:
+    if _one_of(text, _help_words(ctx.content)):
         return _help(ctx)
     if len(text) > MAX_QUESTION:
         return _say(ctx, ctx.pack.texts.too_long, _menu_row(ctx))
@@ -457,7 +455,7 @@ def _text(text: str, ctx: Context) -> Outcome:
 
 def is_stop_word(content: Content, text: str) -> bool:
     """Tell whether a message only says STOP (or the like), in any offered language."""
-    return fold(text) in _keywords(content).stop
+    return _one_of(text, _stop_words(content))
 
 
 def answer(ctx: Context, question: str) -> tuple[Outcome, Verdict]:
@@ -531,24 +529,18 @@ def _intent(ctx: Context, name: str) -> Outcome:
     return _say(ctx, texts.thanks, _menu_row(ctx))
 
 
-@dataclass(frozen=True)
-class _Keywords:
-    stop: frozenset[str]
-    help: frozenset[str]
+def _one_of(text: str, words: Iterable[str]) -> bool:
+    """Tell whether `text` is only one of `words`, any case, accents and punctuation aside."""
+    folded = fold(text)
+    return bool(folded) and any(folded == fold(word) for word in words)
 
 
-@functools.lru_cache(maxsize=4)
-def _keywords(content: Content) -> _Keywords:
-    """The STOP and HELP words of every offered language, folded once per campaign."""
-    packs = content.packs.values()
+def _stop_words(content: Content) -> list[str]:
+    return [word for pack in content.packs.values() for word in pack.texts.stop_words]
 
-    def folded(words: Iterable[str]) -> frozenset[str]:
-        return frozenset(fold(w) for w in words) - {""}
 
-    return _Keywords(
-        stop=folded(w for pack in packs for w in pack.texts.stop_words),
-        help=folded(w for pack in packs for w in pack.texts.help_words),
-    )
+def _help_words(content: Content) -> list[str]:
+    return [word for pack in content.packs.values() for word in pack.texts.help_words]
 
 
 def _answer(ctx: Context, entry: FaqEntry) -> Outcome:
@@ -568,12 +560,10 @@ def _answer(ctx: Context, entry: FaqEntry) -> Outcome:
 
 def _unsupported(kind: str, ctx: Context) -> Outcome:
     texts = ctx.pack.texts
-    text = {"edited": texts.edited_message, "group": texts.group_chat}.get(
-        kind, texts.unsupported_message
-    )
+    text = texts.edited_message if kind == "edited" else texts.unsupported_message
     return Outcome(
         conversation=ctx.conversation,
-        replies=(Reply(text=ctx.say(text), buttons=() if kind == "group" else _menu_row(ctx)),),
+        replies=(Reply(text=ctx.say(text), buttons=_menu_row(ctx)),),
     )
 
 

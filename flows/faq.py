@@ -138,6 +138,21 @@ def _sentences(text: str) -> list[tuple[str, bool]]:
     return [(part, part.rstrip().endswith("?")) for part in _SENTENCE_END.split(text)]
 
 
+def _follow_chains(
+    table: dict[str, str], pattern: re.Pattern[str], rounds: int = 3
+) -> dict[str, str]:
+    """Resolve each replacement through the table, a few steps deep."""
+    resolved = {}
+    for key, value in table.items():
+        for _ in range(rounds):
+            replaced = pattern.sub(lambda m: table[m.group(0)], value)
+            if replaced == value:
+                break
+            value = replaced
+        resolved[key] = value
+    return resolved
+
+
 class _Analyzer:
     """Turns text into stems; shared by indexing and matching so both agree."""
 
@@ -162,22 +177,18 @@ class _Analyzer:
             if keys
             else None
         )
-        # Follow chains: "stats" reads "statistics", which a campaign may read "numbers".
-        self._replacements = replacements
-        self._replacements = {key: self._replace(value, 3) for key, value in replacements.items()}
+        # Chains are followed once, here: "stats" reads "statistics", read "numbers" in turn.
+        self._replacements = (
+            _follow_chains(replacements, self._synonyms) if self._synonyms else replacements
+        )
         algorithm = _STEMMERS.get(lang)
         self._stemmer = Stemmer.Stemmer(algorithm) if algorithm else None
         self._endings = _ACCENTED_ENDINGS.get(lang, ())
 
-    def _replace(self, folded: str, rounds: int = 1) -> str:
+    def _replace(self, folded: str) -> str:
         if self._synonyms is None:
             return folded
-        for _ in range(rounds):
-            replaced = self._synonyms.sub(lambda m: self._replacements[m.group(0)], folded)
-            if replaced == folded:
-                break
-            folded = replaced
-        return folded
+        return self._synonyms.sub(lambda m: self._replacements[m.group(0)], folded)
 
     def words(self, text: str) -> list[str]:
         words = fold(text).split()

@@ -1,9 +1,11 @@
-"""Numbered schema migrations, recorded in the database and safe to run twice."""
+"""Numbered schema migrations, recorded in the database and safe to run twice.
+
+Each is a name and a script, applied in order; the names applied are kept in `migrations`.
+"""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 
 import aiosqlite
 
@@ -11,21 +13,11 @@ __all__ = ["MIGRATIONS", "migrate"]
 
 logger = logging.getLogger(__name__)
 
-MIGRATIONS: list[tuple[str, str]] = []
-
-
-def migration(sql: str) -> Callable[[Callable[[], None]], Callable[[], None]]:
-    """Register `sql` under the decorated function's name; order is the order of definition."""
-
-    def register(function: Callable[[], None]) -> Callable[[], None]:
-        MIGRATIONS.append((function.__name__, sql))
-        return function
-
-    return register
-
-
-@migration(
-    """
+MIGRATIONS: list[tuple[str, str]] = [
+    # Users, conversations, subscriptions and the funnel.
+    (
+        "m001_initial",
+        """
     CREATE TABLE users (
         user_id     INTEGER PRIMARY KEY,
         lang        TEXT NOT NULL,
@@ -60,14 +52,12 @@ def migration(sql: str) -> Callable[[Callable[[], None]], Callable[[], None]]:
         PRIMARY KEY (user_id, step)
     ) WITHOUT ROWID;
     CREATE INDEX funnel_events_by_step ON funnel_events(step, at);
-    """
-)
-def m001_initial() -> None:
-    """Users, conversations, subscriptions and the funnel."""
-
-
-@migration(
-    """
+    """,
+    ),
+    # Declined questions for organizers, and anonymous counters.
+    (
+        "m002_questions",
+        """
     -- Questions the bot declined, scrubbed of personal details, with nothing naming who asked.
     CREATE TABLE unanswered_questions (
         id        INTEGER PRIMARY KEY,
@@ -83,14 +73,12 @@ def m001_initial() -> None:
         count  INTEGER NOT NULL,
         PRIMARY KEY (day, name)
     ) WITHOUT ROWID;
-    """
-)
-def m002_questions() -> None:
-    """Declined questions for organizers, and anonymous counters."""
-
-
-@migration(
-    """
+    """,
+    ),
+    # The audit log of role-protected actions.
+    (
+        "m003_audit",
+        """
     -- Who did what with the protected commands: exports, broadcasts, reviews.
     CREATE TABLE audit_log (
         id        INTEGER PRIMARY KEY,
@@ -100,14 +88,12 @@ def m002_questions() -> None:
         detail    TEXT NOT NULL DEFAULT ''
     );
     CREATE INDEX audit_by_actor ON audit_log(actor_id);
-    """
-)
-def m003_audit() -> None:
-    """The audit log of role-protected actions."""
-
-
-@migration(
-    """
+    """,
+    ),
+    # Broadcast drafts and the per-recipient outbox.
+    (
+        "m004_broadcasts",
+        """
     -- A broadcast: a draft until "Send" moves it to 'sending', exactly once.
     CREATE TABLE broadcasts (
         id                 INTEGER PRIMARY KEY,
@@ -141,14 +127,12 @@ def m003_audit() -> None:
     ) WITHOUT ROWID;
     CREATE INDEX broadcast_recipients_due ON broadcast_recipients(broadcast_id, state, next_at);
     CREATE INDEX broadcast_recipients_by_user ON broadcast_recipients(user_id);
-    """
-)
-def m004_broadcasts() -> None:
-    """Broadcast drafts and the per-recipient outbox."""
-
-
-@migration(
-    """
+    """,
+    ),
+    # Funnel totals for admin statistics.
+    (
+        "m005_admin",
+        """
     -- Users per funnel step, kept by triggers so /stats need not count a million rows.
     CREATE TABLE funnel_totals (
         step   TEXT PRIMARY KEY,
@@ -164,22 +148,19 @@ def m004_broadcasts() -> None:
     CREATE TRIGGER funnel_totals_remove AFTER DELETE ON funnel_events BEGIN
         UPDATE funnel_totals SET count = count - 1 WHERE step = OLD.step;
     END;
-    """
-)
-def m005_admin() -> None:
-    """Funnel totals for admin statistics."""
-
-
-@migration(
-    """
+    """,
+    ),
+    # Declined questions carry the day only.
+    (
+        "m006_question_days",
+        """
     -- A declined question keeps the day it was asked, not the second: a time would match
     -- the asker's own rows.
     ALTER TABLE unanswered_questions RENAME COLUMN asked_at TO asked_on;
     UPDATE unanswered_questions SET asked_on = substr(asked_on, 1, 10);
-    """
-)
-def m006_question_days() -> None:
-    """Declined questions carry the day only."""
+    """,
+    ),
+]
 
 
 async def migrate(db: aiosqlite.Connection) -> list[str]:
