@@ -32,7 +32,7 @@ from flows.models import Command, Event, Press, Role, Text, Unsupported
 from storage import open_database
 from storage.content import load_content
 
-__all__ = ["BotContext", "Deps", "build_application"]
+__all__ = ["BotContext", "Deps", "build_application", "register_features"]
 
 logger = logging.getLogger(__name__)
 
@@ -72,7 +72,7 @@ def build_application(settings: Settings, content: Content | None = None) -> Bot
     content = content or load_content(settings.content_dir)
     api = settings.telegram_api_url
     staff = StaffRouter()
-    _register_features(staff)
+    register_features(staff)
 
     async def post_init(app: BotApp) -> None:
         db = await open_database(settings.database_path)
@@ -129,7 +129,7 @@ def _warn_unverified(content: Content) -> None:
         logger.warning("contact %r in campaign.yaml is not verified yet", name)
 
 
-def _register_features(staff: StaffRouter) -> None:
+def register_features(staff: StaffRouter) -> None:
     """Add the organizer and admin commands."""
     admin.register(staff)
     compose.register(staff)

@@ -39,7 +39,7 @@ from flows.models import (
 from flows.sensitive import scrub
 from flows.text import fold
 
-__all__ = ["Context", "Verdict", "answer", "handle", "is_stop_word"]
+__all__ = ["COMMANDS", "Context", "Verdict", "answer", "handle", "is_stop_word"]
 
 MAX_QUESTION = 1000
 Rows = tuple[tuple[Button, ...], ...]
@@ -98,7 +98,7 @@ def handle(event: Event, ctx: Context) -> Outcome:
 
 
 def _command(name: str, arg: str, ctx: Context) -> Outcome:
-    action = _COMMANDS.get(name)
+    action = COMMANDS.get(name)
     if action is None:
         return _say(ctx, ctx.pack.texts.unknown_command, _menu_row(ctx))
     return action(ctx, arg)
@@ -359,7 +359,7 @@ def _faq_topics(ctx: Context, _: str = "") -> Outcome:
     return _say(ctx, ctx.pack.texts.faq_topics, rows)
 
 
-_COMMANDS: dict[str, Callable[[Context, str], Outcome]] = {
+COMMANDS: dict[str, Callable[[Context, str], Outcome]] = {
     "start": _start,
     "menu": _menu,
     "help": _help,
