@@ -208,7 +208,7 @@ async def _serve_webhook(app: BotApp, settings: Settings) -> None:
 
 
 def _backup(settings: Settings, target: Path, *, force: bool) -> int:
-    from bot.backup import BackupError, backup_database
+    from storage.backup import BackupError, backup_database
 
     try:
         size = backup_database(settings.database_path, target, force=force)

@@ -16,8 +16,7 @@ from bot.config import Settings, SettingsError, load_settings
 from bot.logs import redact
 from flows.content import ContentError
 from storage.content import load_content
-from storage.db import BUSY_TIMEOUT_MS
-from storage.migrations import MIGRATIONS
+from storage.db import database_state
 
 __all__ = ["Report", "run_doctor"]
 
@@ -117,7 +116,7 @@ def _check_database(report: Report, path: Path) -> None:
             )
         return
     try:
-        pending, unknown = _database_state(path)
+        pending, unknown = database_state(path)
     except sqlite3.Error as exc:
         report.problem(f"DATABASE_PATH: {str(path)!r} cannot be used: {exc}")
         return
@@ -133,31 +132,6 @@ def _check_database(report: Report, path: Path) -> None:
         )
     else:
         report.ok(f"database {path} (schema up to date, writable)")
-
-
-def _database_state(path: Path) -> tuple[list[str], list[str]]:
-    """Check the file and that it takes writes; return pending and unknown migrations."""
-    uri = f"{path.resolve().as_uri()}?mode=rw"
-    connection = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_MS / 1000)
-    try:
-        (check,) = connection.execute("PRAGMA quick_check").fetchone()
-        if check != "ok":
-            raise sqlite3.DatabaseError(f"damaged: {check}")
-        # Takes the write lock (waiting for the bot if it holds it) and writes nothing.
-        connection.execute("BEGIN IMMEDIATE")
-        connection.execute("ROLLBACK")
-        has_table = connection.execute(
-            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'migrations'"
-        ).fetchone()
-        done = (
-            {row[0] for row in connection.execute("SELECT name FROM migrations")}
-            if has_table
-            else set()
-        )
-    finally:
-        connection.close()
-    known = [name for name, _ in MIGRATIONS]
-    return [n for n in known if n not in done], sorted(done - set(known))
 
 
 def _check_telegram(report: Report, settings: Settings) -> None:

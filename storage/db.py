@@ -10,13 +10,13 @@ import aiosqlite
 from storage.admin import AdminRepo
 from storage.audit import AuditRepo
 from storage.funnel import FunnelRepo
-from storage.migrations import migrate
+from storage.migrations import MIGRATIONS, migrate
 from storage.outbox import OutboxRepo
 from storage.questions import QuestionRepo
 from storage.subscriptions import SubscriptionRepo
 from storage.users import UserRepo
 
-__all__ = ["Database", "StorageError", "open_database"]
+__all__ = ["Database", "StorageError", "database_state", "open_database"]
 
 BUSY_TIMEOUT_MS = 5000
 
@@ -78,3 +78,28 @@ async def open_database(path: Path | str, *, run_migrations: bool = True) -> Dat
         await connection.close()
         raise StorageError(f"cannot use {str(path)!r}: {exc}") from exc
     return Database(connection, path)
+
+
+def database_state(path: Path) -> tuple[list[str], list[str]]:
+    """Check the file and that it takes writes; return pending and unknown migrations."""
+    uri = f"{path.resolve().as_uri()}?mode=rw"
+    connection = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_MS / 1000)
+    try:
+        (check,) = connection.execute("PRAGMA quick_check").fetchone()
+        if check != "ok":
+            raise sqlite3.DatabaseError(f"damaged: {check}")
+        # Takes the write lock (waiting for the bot if it holds it) and writes nothing.
+        connection.execute("BEGIN IMMEDIATE")
+        connection.execute("ROLLBACK")
+        has_table = connection.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'migrations'"
+        ).fetchone()
+        done = (
+            {row[0] for row in connection.execute("SELECT name FROM migrations")}
+            if has_table
+            else set()
+        )
+    finally:
+        connection.close()
+    known = [name for name, _ in MIGRATIONS]
+    return [n for n in known if n not in done], sorted(done - set(known))

@@ -23,11 +23,11 @@ import aiosqlite
 import pytest
 
 from bot.app import build_application
-from bot.backup import BackupError, backup_database
 from bot.config import Settings, SettingsError, load_settings
 from bot.doctor import run_doctor
 from bot.webhook import SECRET_HEADER, serve_webhook
 from storage import open_database
+from storage.backup import BackupError, backup_database
 from tests.botkit import ROOT, TOKEN, query
 from tests.conftest import CONTENT_DIR
 from tests.fake_telegram import FakeTelegram, JSONDict
