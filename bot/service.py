@@ -12,14 +12,24 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import flows.compose
 from bot.config import Settings
+from flows.broadcast import BroadcastState
 from flows.content import Content
 from flows.engine import Context, handle
 from flows.faq import FaqIndex
 from flows.listen import Listener
 from flows.models import (
+    Audit,
+    CancelBroadcast,
+    ComposeEvent,
+    ComposeOutcome,
     Count,
+    CreateDraft,
     DeleteUser,
+    DraftContent,
+    Drafted,
+    DraftText,
     Event,
     KeepUnanswered,
     Outcome,
@@ -27,8 +37,10 @@ from flows.models import (
     RecordFunnel,
     Reply,
     Role,
+    SetDraftContent,
     SetLanguage,
     SetSource,
+    StartBroadcast,
     Status,
     Subscribe,
     Unsubscribe,
@@ -178,15 +190,72 @@ class Outreach:
             await self.db.checkpoint()  # the erased rows must leave the WAL file too
         return list(outcome.replies)
 
-    async def apply(self, user_id: int, outcome: Outcome) -> None:
-        """Record a flow's outcome: its effects, then the user's new place."""
+    async def compose(
+        self, who: Who, event: ComposeEvent, *, chat_id: int, pressed: int | None = None
+    ) -> ComposeOutcome:
+        """Run one organizer event through the broadcast flow and store the outcome.
+
+        An outcome that gave a draft its content is followed, in the same transaction, by
+        `Drafted`: the draft's id, which its preview's buttons carry, exists only once written.
+        """
+        try:
+            # Under the write lock, what the flow was shown (the draft, its audience) is
+            # still true when its effects are recorded.
+            await self.db.outbox.hold()
+            outcome = await self._compose(who, event, chat_id, pressed)
+            drafted = await self.apply(who.user_id, outcome)
+            if drafted is not None:
+                preview = await self._compose(who, Drafted(broadcast_id=drafted), chat_id, None)
+                await self.apply(who.user_id, preview)
+                outcome = preview.model_copy(
+                    update={
+                        "replies": outcome.replies + preview.replies,
+                        "effects": outcome.effects + preview.effects,
+                    }
+                )
+            await self.db.commit()
+        except Exception:
+            await self.db.rollback()
+            raise
+        return outcome
+
+    async def _compose(
+        self, who: Who, event: ComposeEvent, chat_id: int, pressed: int | None
+    ) -> ComposeOutcome:
+        """Load what the broadcast flow needs for this event, and run it."""
+        outbox, needs = self.db.outbox, flows.compose.needs(event)
+        broadcast = None
+        if needs.broadcast_id is not None:
+            broadcast = await outbox.get(needs.broadcast_id)
+        elif needs.open_draft:
+            broadcast = await outbox.open_draft(who.user_id)
+        audience = 0
+        if broadcast is not None and broadcast.state is BroadcastState.DRAFT:
+            audience = await outbox.audience(broadcast.lang)
+        recent = await outbox.recent(flows.compose.RECENT) if needs.recent else []
+        ctx = flows.compose.Context(
+            member=await self.context(who),
+            chat_id=chat_id,
+            broadcast=broadcast,
+            audience=audience,
+            recent=tuple(recent),
+            pressed=pressed,
+        )
+        return flows.compose.handle(event, ctx)
+
+    async def apply(self, user_id: int, outcome: Outcome) -> int | None:
+        """Record a flow's outcome: its effects, then the user's new place.
+
+        Return the id of a draft that got its content, if any.
+        """
         now = self.clock()
+        drafted = None
         for effect in outcome.effects:
             match effect:
                 case DeleteUser():
                     await self._forget(user_id)
                     logger.info("a user erased their data")
-                    return  # nothing more may name them
+                    return None  # nothing more may name them
                 case Subscribe(method=method, version=version):
                     await self.db.subscriptions.subscribe(
                         user_id, method=method, consent_version=version, now=now
@@ -205,7 +274,34 @@ class Outreach:
                     await self.db.questions.count(name, now)
                 case KeepUnanswered(question=question, lang=lang):
                     await self.db.questions.record_unanswered(question, lang, now)
+                case CreateDraft(chat_id=chat_id, lang=lang, content=content):
+                    draft_id = await self.db.outbox.create_draft(user_id, chat_id, lang, now)
+                    if content is not None:
+                        await self._set_content(draft_id, content)
+                        drafted = draft_id
+                case SetDraftContent(broadcast_id=draft_id, content=content):
+                    await self._set_content(draft_id, content)
+                    drafted = draft_id
+                case StartBroadcast(broadcast_id=broadcast_id, status_message_id=message_id):
+                    if await self.db.outbox.start(broadcast_id, user_id, now) is None:
+                        raise RuntimeError(f"broadcast {broadcast_id} was not a ready draft")
+                    if message_id is not None:
+                        await self.db.outbox.set_status_message(broadcast_id, message_id)
+                case CancelBroadcast(broadcast_id=broadcast_id):
+                    if not await self.db.outbox.cancel(broadcast_id, now):
+                        raise RuntimeError(
+                            f"broadcast {broadcast_id} was neither draft nor sending"
+                        )
+                case Audit(action=action, detail=detail):
+                    await self.db.audit.record(user_id, action, detail, now)
         await self.db.users.save_conversation(user_id, outcome.conversation, now)
+        return drafted
+
+    async def _set_content(self, draft_id: int, content: DraftContent) -> None:
+        if isinstance(content, DraftText):
+            await self.db.outbox.set_text(draft_id, content.text)
+        else:
+            await self.db.outbox.set_copy(draft_id, content.from_chat_id, content.message_id)
 
     async def _forget(self, user_id: int) -> None:
         await self.db.users.delete(user_id)

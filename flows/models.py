@@ -7,26 +7,43 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict
 
+from flows.broadcast import BroadcastKind, BroadcastState
+
 __all__ = [
     "COMMAND_LINE_ACTOR",
     "ERASED_ACTOR",
+    "Audit",
+    "Broadcast",
     "Button",
+    "CancelBroadcast",
     "Command",
+    "ComposeEvent",
+    "ComposeOutcome",
+    "Composed",
     "Conversation",
     "Count",
+    "CreateDraft",
     "DeleteUser",
+    "DraftContent",
+    "DraftCopy",
+    "DraftText",
+    "Drafted",
     "Effect",
     "Event",
     "Funnel",
     "KeepUnanswered",
     "Outcome",
     "Press",
+    "PreviewFailed",
     "Profile",
     "RecordFunnel",
     "Reply",
     "Role",
+    "SetDraftContent",
     "SetLanguage",
     "SetSource",
+    "ShowBroadcast",
+    "StartBroadcast",
     "State",
     "Status",
     "Subscribe",
@@ -115,6 +132,28 @@ class Profile(_Frozen):
     role: Role = Role.MEMBER
 
 
+class Broadcast(_Frozen):
+    """One broadcast: who wrote it, what it sends, to whom, and how far it got."""
+
+    id: int
+    author_id: int | None
+    chat_id: int | None
+    state: BroadcastState
+    kind: BroadcastKind | None
+    text: str | None
+    from_chat_id: int | None
+    message_id: int | None
+    lang: str | None
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    status_message_id: int | None
+
+    @property
+    def has_content(self) -> bool:
+        return self.kind is not None
+
+
 # -- events --------------------------------------------------------------------------------
 
 
@@ -144,6 +183,29 @@ class Unsupported(_Frozen):
 
 
 Event = Command | Text | Press | Unsupported
+
+
+class Composed(_Frozen):
+    """The message an organizer sent after a bare `/broadcast`, in their chat."""
+
+    message_id: int
+    text: str | None = None  # None when it is not a text message (a photo, a document...)
+
+
+class Drafted(_Frozen):
+    """A draft got its content: said by the service once it is written and has an id."""
+
+    broadcast_id: int
+
+
+class PreviewFailed(_Frozen):
+    """Telegram refused to show a draft's preview; `error` is what it said."""
+
+    broadcast_id: int
+    error: str
+
+
+ComposeEvent = Command | Press | Composed | Drafted | PreviewFailed
 
 
 # -- replies and effects -------------------------------------------------------------------
@@ -205,6 +267,55 @@ class KeepUnanswered(_Frozen):
     lang: str
 
 
+class DraftText(_Frozen):
+    """A broadcast of our own HTML text."""
+
+    text: str
+
+
+class DraftCopy(_Frozen):
+    """A broadcast that copies a message, of any kind, from the organizer's chat."""
+
+    from_chat_id: int
+    message_id: int
+
+
+DraftContent = DraftText | DraftCopy
+
+
+class CreateDraft(_Frozen):
+    """Open a draft by the user, shown in `chat_id`, for subscribers in `lang` (None: all)."""
+
+    chat_id: int
+    lang: str | None
+    content: DraftContent | None = None  # None: the next message will be its content
+
+
+class SetDraftContent(_Frozen):
+    broadcast_id: int
+    content: DraftContent
+
+
+class StartBroadcast(_Frozen):
+    """Move the user's ready draft to sending, with the active subscribers as recipients."""
+
+    broadcast_id: int
+    status_message_id: int | None = None  # the message the sender edits with its progress
+
+
+class CancelBroadcast(_Frozen):
+    """Cancel a draft, or stop a broadcast that is sending."""
+
+    broadcast_id: int
+
+
+class Audit(_Frozen):
+    """Append an entry to the audit log, in the user's name."""
+
+    action: str
+    detail: str
+
+
 Effect = (
     Subscribe
     | Unsubscribe
@@ -214,6 +325,11 @@ Effect = (
     | DeleteUser
     | Count
     | KeepUnanswered
+    | CreateDraft
+    | SetDraftContent
+    | StartBroadcast
+    | CancelBroadcast
+    | Audit
 )
 
 
@@ -223,3 +339,20 @@ class Outcome(_Frozen):
     conversation: Conversation
     replies: tuple[Reply, ...]
     effects: tuple[Effect, ...] = ()
+
+
+class ShowBroadcast(_Frozen):
+    """Send a broadcast's own message to the organizer, exactly as subscribers will see it.
+
+    With `preview`, a message Telegram refuses is reported back (`PreviewFailed`), not raised:
+    it must not become a broadcast.
+    """
+
+    broadcast: Broadcast
+    preview: bool = False
+
+
+class ComposeOutcome(Outcome):
+    """What the broadcast flow decided; `show` comes before the replies."""
+
+    show: ShowBroadcast | None = None

@@ -9,6 +9,7 @@ from datetime import datetime
 import aiosqlite
 
 from flows.broadcast import BroadcastKind, BroadcastState, Counts, RecipientState
+from flows.models import Broadcast
 from storage._time import from_iso, iso
 
 __all__ = ["Broadcast", "OutboxRepo", "Recipient", "Result"]
@@ -17,29 +18,6 @@ _COLUMNS = (
     "id, author_id, chat_id, state, kind, text, from_chat_id, message_id, lang,"
     " created_at, started_at, finished_at, status_message_id"
 )
-
-
-@dataclass(frozen=True)
-class Broadcast:
-    """One broadcast: who wrote it, what it sends, to whom, and how far it got."""
-
-    id: int
-    author_id: int | None
-    chat_id: int | None
-    state: BroadcastState
-    kind: BroadcastKind | None
-    text: str | None
-    from_chat_id: int | None
-    message_id: int | None
-    lang: str | None
-    created_at: datetime
-    started_at: datetime | None
-    finished_at: datetime | None
-    status_message_id: int | None
-
-    @property
-    def has_content(self) -> bool:
-        return self.kind is not None
 
 
 @dataclass(frozen=True)
@@ -88,6 +66,15 @@ class OutboxRepo:
         self._db = db
 
     # -- drafts --------------------------------------------------------------------------
+
+    async def hold(self) -> None:
+        """Take the write lock now, so what is read before the commit stays true.
+
+        The sender writes through its own connection: without the lock, the audience counted
+        for a confirmation could change before the broadcast starts.
+        """
+        if not self._db.in_transaction:
+            await self._db.execute("BEGIN IMMEDIATE")
 
     async def create_draft(
         self, author_id: int, chat_id: int, lang: str | None, now: datetime

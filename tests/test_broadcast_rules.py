@@ -1,9 +1,11 @@
-"""Broadcast rules without I/O: pacing, retry decisions, parsing; and the outbox's SQL."""
+"""Broadcast rules without I/O: pacing, retry decisions, parsing; the outbox's SQL; and
+composing through the service, against a real database."""
 
 from __future__ import annotations
 
 import math
 import random
+import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -22,6 +24,7 @@ from telegram.error import (
 )
 
 from bot.broadcast import classify, retry_after_seconds
+from bot.service import Outreach, Who
 from flows.broadcast import (
     ButtonAction,
     Counts,
@@ -36,7 +39,7 @@ from flows.broadcast import (
     parse_button,
     parse_compose,
 )
-from flows.models import Status
+from flows.models import Command, Composed, Press, PreviewFailed, State, Status
 from storage import Database, open_database
 from storage.migrations import MIGRATIONS, migrate
 from storage.outbox import Result
@@ -361,3 +364,102 @@ async def test_a_database_from_before_broadcasts_gets_the_outbox(tmp_path: Path)
             assert sorted([r[0] async for r in cursor]) == ["broadcast_recipients", "broadcasts"]
     finally:
         await db.close()
+
+
+# -- composing through the service ---------------------------------------------------------
+
+ORGANIZER = Who(user_id=2002, language_code="en")
+
+
+async def _broadcasts(db: Database) -> list[tuple[object, ...]]:
+    async with db.connection.execute(
+        "SELECT id, state, kind, text, lang, status_message_id FROM broadcasts ORDER BY id"
+    ) as cursor:
+        return [tuple(row) async for row in cursor]
+
+
+async def _audit(db: Database) -> list[tuple[str, str]]:
+    async with db.connection.execute("SELECT action, detail FROM audit_log ORDER BY id") as c:
+        return [(row[0], row[1]) async for row in c]
+
+
+async def test_a_draft_is_written_and_previewed_in_one_transaction(
+    outreach: Outreach, db: Database
+) -> None:
+    await _subscribers(db, range(1, 4))
+    outcome = await outreach.compose(
+        ORGANIZER, Command(name="broadcast", arg="Rally &lt;now&gt;"), chat_id=2002
+    )
+    assert not db.connection.in_transaction  # committed: the sender may write again
+    assert outcome.show is not None and outcome.show.preview
+    assert outcome.show.broadcast.text == "Rally &lt;now&gt;"
+    [confirm] = outcome.replies
+    assert "<b>3</b> subscribers" in confirm.text
+    assert [b.data for row in confirm.buttons for b in row] == [
+        "bc:send:1",
+        "bc:test:1",
+        "bc:cancel:1",
+    ]
+    assert await _broadcasts(db) == [(1, "draft", "text", "Rally &lt;now&gt;", None, None)]
+    assert await _audit(db) == [("broadcast.draft", "id=1 kind=text")]
+
+
+async def test_send_starts_once_with_the_count_it_showed(outreach: Outreach, db: Database) -> None:
+    await _subscribers(db, range(1, 4))
+    await outreach.compose(ORGANIZER, Command(name="broadcast", arg="hi"), chat_id=2002)
+    send = Press(data="bc:send:1")
+    first = await outreach.compose(ORGANIZER, send, chat_id=2002, pressed=9)
+    again = await outreach.compose(ORGANIZER, send, chat_id=2002, pressed=9)
+    assert "to 3 subscribers" in first.replies[0].text and first.replies[0].edit
+    assert "already on its way" in again.replies[0].text and not again.effects
+    assert (await db.outbox.counts(1)).pending == 3
+    assert await _broadcasts(db) == [(1, "sending", "text", "hi", None, 9)]
+    assert ("broadcast.start", "id=1 recipients=3 lang=all") in await _audit(db)
+
+
+async def test_a_refused_preview_cancels_its_draft(outreach: Outreach, db: Database) -> None:
+    await outreach.compose(ORGANIZER, Command(name="broadcast", arg="hi"), chat_id=2002)
+    failed = PreviewFailed(broadcast_id=1, error="Bad Request: message is too long")
+    outcome = await outreach.compose(ORGANIZER, failed, chat_id=2002)
+    assert "message is too long" in outcome.replies[0].text
+    assert [row[1] for row in await _broadcasts(db)] == ["cancelled"]
+
+
+async def test_stop_while_composing_drops_the_draft_and_unsubscribes(
+    outreach: Outreach, db: Database
+) -> None:
+    await outreach.handle(ORGANIZER, Command(name="subscribe"))
+    await outreach.compose(ORGANIZER, Command(name="broadcast"), chat_id=2002)
+    composing = await db.users.conversation(2002)
+    assert composing.state is State.COMPOSING_BROADCAST
+    outcome = await outreach.compose(ORGANIZER, Composed(message_id=5, text="Stop"), chat_id=2002)
+    assert len(outcome.replies) == 2
+    assert (await db.users.profile(2002)).status is Status.UNSUBSCRIBED  # type: ignore[union-attr]
+    assert (await db.users.conversation(2002)).state is State.IDLE
+    assert [row[1] for row in await _broadcasts(db)] == ["cancelled"]
+
+
+async def test_the_message_after_a_bare_broadcast_fills_the_open_draft(
+    outreach: Outreach, db: Database
+) -> None:
+    await outreach.compose(ORGANIZER, Command(name="broadcast", arg="lang=es"), chat_id=2002)
+    outcome = await outreach.compose(ORGANIZER, Composed(message_id=5), chat_id=2002)
+    assert outcome.show is not None and outcome.show.broadcast.message_id == 5
+    assert await _broadcasts(db) == [(1, "draft", "copy", None, "es", None)]
+    assert ("broadcast.draft", "id=1 kind=copy") in await _audit(db)
+
+
+async def test_hold_keeps_other_writers_out_until_the_commit(db: Database) -> None:
+    assert db.path is not None
+    async with aiosqlite.connect(db.path, timeout=0.1) as other:
+        await db.outbox.hold()
+        await db.outbox.hold()  # already holding: nothing more to take
+        with pytest.raises(sqlite3.OperationalError, match="locked"):
+            await other.execute(
+                "INSERT INTO audit_log (at, actor_id, action, detail) VALUES ('now', 1, 'x', '')"
+            )
+        await db.commit()
+        await other.execute(
+            "INSERT INTO audit_log (at, actor_id, action, detail) VALUES ('now', 1, 'x', '')"
+        )
+        await other.commit()
