@@ -8,9 +8,8 @@ from typing import Any
 
 from telegram import BotCommand, BotCommandScopeChat, BotCommandScopeDefault, Message, Update
 from telegram.constants import ChatMemberStatus, ChatType
-from telegram.error import BadRequest, TelegramError
+from telegram.error import BadRequest, NetworkError, TelegramError
 from telegram.ext import (
-    AIORateLimiter,
     Application,
     CallbackContext,
     CallbackQueryHandler,
@@ -24,10 +23,13 @@ from telegram.ext import (
 from bot import admin, compose
 from bot.broadcast import BroadcastSender
 from bot.config import Settings
+from bot.limits import Courier, FloodGate, Gate, SendBudget
 from bot.render import send
-from bot.service import Outreach, Who
+from bot.service import HOUSEKEEPING_SECONDS, Outreach, Who
 from bot.staff import StaffAction, StaffRouter
+from bot.updates import ChatOrderedProcessor
 from flows.content import STAFF_COMMANDS, Content
+from flows.engine import is_stop_word
 from flows.models import Command, Event, Press, Role, Text, Unsupported
 from storage import open_database
 from storage.content import load_content
@@ -35,6 +37,10 @@ from storage.content import load_content
 __all__ = ["BotContext", "Deps", "build_application", "register_features"]
 
 logger = logging.getLogger(__name__)
+
+RUNNING_UPDATES = 32  # handlers running at once, each in its own chat
+# Commands a flooding person still gets an answer to, besides STOP words and emergencies.
+_ALWAYS = frozenset({"unsubscribe"})
 
 
 class Deps:
@@ -44,6 +50,11 @@ class Deps:
     staff: StaffRouter
     sender: BroadcastSender
     housekeeping: asyncio.Task[None]
+    # The service has one connection and one transaction per update: hold this from the
+    # first read to the commit, so concurrent updates never share a transaction.
+    db_lock: asyncio.Lock
+    flood: FloodGate
+    budget: SendBudget
 
 
 class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], Deps]):
@@ -61,6 +72,14 @@ class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], D
     def sender(self) -> BroadcastSender:
         return self.bot_data.sender
 
+    @property
+    def db_lock(self) -> asyncio.Lock:
+        return self.bot_data.db_lock
+
+    @property
+    def flood(self) -> FloodGate:
+        return self.bot_data.flood
+
 
 BotApp = Application[Any, BotContext, dict[Any, Any], dict[Any, Any], Deps, Any]
 
@@ -73,14 +92,20 @@ def build_application(settings: Settings, content: Content | None = None) -> Bot
     api = settings.telegram_api_url
     staff = StaffRouter()
     register_features(staff)
+    budget = SendBudget()
 
     async def post_init(app: BotApp) -> None:
+        app.bot_data.db_lock = asyncio.Lock()
+        app.bot_data.flood = FloodGate()
+        app.bot_data.budget = budget
         db = await open_database(settings.database_path)
         outreach = Outreach(settings, content, db)
         outreach.bot_username = app.bot.username
         await outreach.tidy()
         _warn_unverified(content)
-        app.bot_data.housekeeping = asyncio.create_task(outreach.housekeeping())
+        app.bot_data.housekeeping = asyncio.create_task(
+            _housekeeping(outreach, app.bot_data.db_lock)
+        )
         app.bot_data.outreach = outreach
         app.bot_data.staff = staff
         await _register_commands(app, content)
@@ -106,7 +131,8 @@ def build_application(settings: Settings, content: Content | None = None) -> Bot
         .base_url(f"{api}/bot")
         .base_file_url(f"{api}/file/bot")
         .context_types(ContextTypes(context=BotContext, bot_data=Deps))
-        .rate_limiter(AIORateLimiter(max_retries=2))
+        .rate_limiter(Courier(budget))
+        .concurrent_updates(ChatOrderedProcessor(RUNNING_UPDATES))
         .post_init(post_init)
         .post_shutdown(post_shutdown)
         .build()
@@ -121,6 +147,18 @@ def build_application(settings: Settings, content: Content | None = None) -> Bot
     app.add_handler(MessageHandler(private & ~filters.TEXT, on_other))
     app.add_error_handler(on_error)
     return app
+
+
+async def _housekeeping(outreach: Outreach, db_lock: asyncio.Lock) -> None:
+    """Run `tidy` once a day, between updates' transactions; a failure waits for the next."""
+    while True:
+        await asyncio.sleep(HOUSEKEEPING_SECONDS)
+        async with db_lock:
+            try:
+                await outreach.tidy()
+            except Exception:
+                await outreach.db.rollback()
+                logger.exception("housekeeping failed; trying again later")
 
 
 def _warn_unverified(content: Content) -> None:
@@ -168,12 +206,40 @@ async def _register_staff_commands(app: BotApp, outreach: Outreach) -> None:
 async def _run(
     update: Update, context: BotContext, event: Event, pressed: Message | None = None
 ) -> None:
-    chat = update.effective_chat
-    if chat is None or update.effective_user is None:
+    chat, user = update.effective_chat, update.effective_user
+    if chat is None or user is None:
         return
-    replies = await context.outreach.handle(Who.of(update.effective_user), event)
-    for reply in replies:
+    if not isinstance(event, Press) and not await _admitted(update, context, event):
+        return
+    async with context.db_lock:
+        replies = await context.outreach.handle(Who.of(user), event)
+    for reply in replies:  # outside the lock: other chats' updates go on meanwhile
         await send(context.bot, chat.id, reply, pressed)
+
+
+async def _admitted(update: Update, context: BotContext, event: Event) -> bool:
+    """Count a message against its sender's flood limit; tell whether to handle it."""
+    chat, user, message = update.effective_chat, update.effective_user, update.effective_message
+    assert chat is not None and user is not None
+    sent = message.edit_date or message.date if message is not None else None
+    gate = context.flood.check(user.id, sent.timestamp() if sent else None)
+    outreach = context.outreach
+    if gate is Gate.PASS or _must(outreach, event):
+        return True
+    if gate is Gate.WARN:
+        async with context.db_lock:
+            profile = await outreach.db.users.profile(user.id)
+        lang = profile.lang if profile else outreach.first_language(user.language_code)
+        text = outreach.content.fill(outreach.content.pack(lang).texts.flood)
+        await context.bot.send_message(chat.id, text)
+    return False
+
+
+def _must(outreach: Outreach, event: Event) -> bool:
+    """Tell whether a message is answered even in a flood: STOP, or an emergency."""
+    if isinstance(event, Text):
+        return is_stop_word(outreach.content, event.text) or outreach.listener.urgent(event.text)
+    return isinstance(event, Command) and event.name in _ALWAYS
 
 
 def parse_command(text: str) -> Command:
@@ -200,11 +266,14 @@ async def _staff(
     outreach = context.outreach
     if not outreach.role(user.id).includes(entry.role):
         return False
-    if entry.audited:
-        detail = arg if audit_detail is None else audit_detail
-        await outreach.db.audit.record(user.id, what, detail[:200], outreach.clock())
-        await outreach.db.commit()
-    await entry.action(update, context, arg)
+    # Staff actions read and write the database between their sends: they hold the lock
+    # throughout. They are rare; members' updates only wait for them, never interleave.
+    async with context.db_lock:
+        if entry.audited:
+            detail = arg if audit_detail is None else audit_detail
+            await outreach.db.audit.record(user.id, what, detail[:200], outreach.clock())
+            await outreach.db.commit()
+        await entry.action(update, context, arg)
     return True
 
 
@@ -214,7 +283,8 @@ async def _staff_state(update: Update, context: BotContext) -> bool:
     outreach = context.outreach
     if user is None or not context.staff.states or outreach.role(user.id) is Role.MEMBER:
         return False
-    state = (await outreach.db.users.conversation(user.id)).state
+    async with context.db_lock:
+        state = (await outreach.db.users.conversation(user.id)).state
     return await _staff(update, context, context.staff.states.get(state), state.value, "")
 
 
@@ -274,7 +344,7 @@ async def on_button(update: Update, context: BotContext) -> None:
     assert query is not None
     try:
         await query.answer()
-    except BadRequest as exc:  # "query is too old" after downtime: still act on the press
+    except TelegramError as exc:  # "query is too old" after downtime: still act on the press
         logger.info("could not answer a button press: %s", exc.message)
     if query.message is None or update.effective_chat is None:
         return
@@ -294,12 +364,19 @@ async def on_blocked(update: Update, context: BotContext) -> None:
     if member is None or member.chat.type != ChatType.PRIVATE:
         return
     if member.new_chat_member.status == ChatMemberStatus.BANNED:
-        await context.outreach.mark_blocked(member.chat.id, method="blocked the bot")
+        async with context.db_lock:
+            await context.outreach.mark_blocked(member.chat.id, method="blocked the bot")
 
 
 async def on_error(update: object, context: BotContext) -> None:
     """Log the error and, where there is a chat, apologize."""
-    logger.error("error while handling an update", exc_info=context.error)
+    error = context.error
+    if isinstance(error, NetworkError) and not isinstance(error, BadRequest):
+        # Telegram was unreachable for longer than the courier waits, or an answer was
+        # lost: the courier has said so already, and an apology would not arrive either.
+        logger.info("a reply was not delivered: %s", error.message)
+        return
+    logger.error("error while handling an update", exc_info=error)
     if not isinstance(update, Update) or update.effective_chat is None:
         return
     outreach = getattr(context.bot_data, "outreach", None)

@@ -206,6 +206,7 @@ class Texts(_Model):
     group_chat: str = Text
     too_long: str = Text
     error: str = Text
+    flood: str = Text
     ask_prompt: str = Text
     faq_fallback: str = Text
     faq_source: str = Text

@@ -5,9 +5,10 @@ Bot API (status codes, ``{"ok": false, ...}`` bodies, ``parameters``), stores ev
 bot sends in its current state, simulates users through a ``getUpdates`` queue, and injects
 faults (429, 403, 400, 5xx, lost answers, latency) on the send methods.
 
-Send faults apply in this order: delay, rate limit, not_found, migrated, blocked, deactivated,
-fail_5xx, random_5xx; a send that passes them all is delivered, then lose_answer may swallow the
-answer. Only sendMessage, sendPhoto, sendDocument and copyMessage are subject to faults.
+Send faults apply in this order: delay, outage, rate limit, not_found, migrated, blocked,
+deactivated, fail_5xx, random_5xx; a send that passes them all is delivered, then lose_answer
+may swallow the answer. Only sendMessage, sendPhoto, sendDocument and copyMessage are subject to
+faults.
 
 Run standalone with ``python -m tests.fake_telegram --port 0``; the first stdout line is the URL.
 """
@@ -136,6 +137,9 @@ class FakeTelegram:
         self.random_5xx: float = 0.0
         self.lose_answer: dict[int, int] = {}
         self.delay: float = 0.0
+        # "5xx" answers every send with 502, "drop" closes its connection unanswered and
+        # undelivered, until set back to None.
+        self.outage: str | None = None
         # Inspection.
         self.calls: list[tuple[str, JSONDict]] = []
         self.callback_answers: dict[str, JSONDict] = {}
@@ -636,7 +640,7 @@ class FakeTelegram:
         except ApiError as exc:
             self._count_error(exc.code)
             return exc.response()
-        except _LostAnswer:
+        except (_LostAnswer, _Dropped):
             if request.transport is not None:
                 request.transport.close()
             return web.Response(status=504)
@@ -675,6 +679,10 @@ class FakeTelegram:
         """Apply delay, rate limit and per-chat faults to a send, raising ApiError."""
         if self.delay:
             await asyncio.sleep(self.delay)
+        if self.outage == "5xx":
+            raise ApiError(502, "Bad Gateway")
+        if self.outage == "drop":
+            raise _Dropped
         self._check_rate()
         if chat_id in self.not_found:
             raise ApiError(400, "Bad Request: chat not found")
@@ -975,6 +983,10 @@ class FakeTelegram:
 
 class _LostAnswer(Exception):
     """Signal that a delivered send must not be answered."""
+
+
+class _Dropped(Exception):
+    """Signal that a send's connection is closed before it is delivered."""
 
 
 async def _serve(args: argparse.Namespace) -> None:
