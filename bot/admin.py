@@ -9,19 +9,16 @@ from __future__ import annotations
 
 import tempfile
 from datetime import timedelta
-from typing import TYPE_CHECKING
 
 from telegram import InputFile, Message, Update
 from telegram.constants import ParseMode
 
+from bot.context import BotContext
 from bot.render import send
 from bot.review import export_optins, gather_stats, load_page
 from bot.staff import StaffRouter
 from flows.admin import PAGE_BUTTON, AdminView, parse_page
 from flows.models import Reply, Role
-
-if TYPE_CHECKING:
-    from bot.app import BotContext
 
 __all__ = ["AUDIT_LINES", "register"]
 

@@ -4,18 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
 
 from telegram import BotCommand, BotCommandScopeChat, BotCommandScopeDefault, Message, Update
 from telegram.constants import ChatMemberStatus, ChatType
 from telegram.error import BadRequest, NetworkError, TelegramError
 from telegram.ext import (
     Application,
-    CallbackContext,
     CallbackQueryHandler,
     ChatMemberHandler,
     ContextTypes,
-    ExtBot,
     MessageHandler,
     filters,
 )
@@ -23,6 +20,7 @@ from telegram.ext import (
 from bot import admin, compose
 from bot.broadcast import BroadcastSender
 from bot.config import Settings
+from bot.context import BotApp, BotContext, Deps
 from bot.limits import Courier, FloodGate, Gate, SendBudget
 from bot.render import send
 from bot.service import HOUSEKEEPING_SECONDS, Outreach, Who
@@ -34,54 +32,13 @@ from flows.models import Command, Event, Press, Role, Text, Unsupported
 from storage import open_database
 from storage.content import load_content
 
-__all__ = ["BotContext", "Deps", "build_application", "register_features"]
+__all__ = ["BotApp", "BotContext", "Deps", "build_application", "register_features"]
 
 logger = logging.getLogger(__name__)
 
 RUNNING_UPDATES = 32  # handlers running at once, each in its own chat
 # Commands a flooding person still gets an answer to, besides STOP words and emergencies.
 _ALWAYS = frozenset({"unsubscribe"})
-
-
-class Deps:
-    """What handlers need, set up in `post_init` (the application's bot_data)."""
-
-    outreach: Outreach
-    staff: StaffRouter
-    sender: BroadcastSender
-    housekeeping: asyncio.Task[None]
-    # The service has one connection and one transaction per update: hold this from the
-    # first read to the commit, so concurrent updates never share a transaction.
-    db_lock: asyncio.Lock
-    flood: FloodGate
-    budget: SendBudget
-
-
-class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], Deps]):
-    """A callback context with typed access to our dependencies."""
-
-    @property
-    def outreach(self) -> Outreach:
-        return self.bot_data.outreach
-
-    @property
-    def staff(self) -> StaffRouter:
-        return self.bot_data.staff
-
-    @property
-    def sender(self) -> BroadcastSender:
-        return self.bot_data.sender
-
-    @property
-    def db_lock(self) -> asyncio.Lock:
-        return self.bot_data.db_lock
-
-    @property
-    def flood(self) -> FloodGate:
-        return self.bot_data.flood
-
-
-BotApp = Application[Any, BotContext, dict[Any, Any], dict[Any, Any], Deps, Any]
 
 
 def build_application(settings: Settings, content: Content | None = None) -> BotApp:

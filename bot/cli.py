@@ -20,7 +20,7 @@ from flows.models import COMMAND_LINE_ACTOR
 from storage.content import load_content
 
 if TYPE_CHECKING:
-    from bot.app import BotApp
+    from bot.context import BotApp
     from bot.review import ExportFormat
     from storage import Database
 

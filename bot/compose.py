@@ -11,12 +11,12 @@ and sends it with copyMessage.
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
 
 from telegram import Message, Update
 from telegram.error import BadRequest
 
 from bot.broadcast import deliver
+from bot.context import BotContext
 from bot.render import send
 from bot.service import Who
 from bot.staff import StaffRouter
@@ -32,9 +32,6 @@ from flows.models import (
     StartBroadcast,
     State,
 )
-
-if TYPE_CHECKING:
-    from bot.app import BotContext
 
 __all__ = ["register"]
 

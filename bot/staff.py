@@ -16,7 +16,7 @@ from telegram import Update
 from flows.models import Role, State
 
 if TYPE_CHECKING:
-    from bot.app import BotContext
+    from bot.context import BotContext
 
 __all__ = ["StaffAction", "StaffRouter"]
 

@@ -8,17 +8,23 @@ their cause, so the sender can tell a request that never left from one whose ans
 
 from __future__ import annotations
 
+from typing import Any
+
 import aiohttp
-from telegram._utils.defaultvalue import DefaultValue
-from telegram._utils.types import ODVInput
 from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
 
 __all__ = ["AiohttpRequest"]
 
 
-def _pick(value: ODVInput[float], default: float | None) -> float | None:
-    return default if isinstance(value, DefaultValue) else value
+# python-telegram-bot passes a sentinel such as BaseRequest.DEFAULT_NONE for "use your
+# default"; its class lives in a private module, so it is reached through the public sentinel.
+_DEFAULT = type(BaseRequest.DEFAULT_NONE)
+Timeout = Any  # float | None | the sentinel
+
+
+def _pick(value: Timeout, default: float | None) -> float | None:
+    return default if isinstance(value, _DEFAULT) else value
 
 
 class AiohttpRequest(BaseRequest):
@@ -61,10 +67,10 @@ class AiohttpRequest(BaseRequest):
         url: str,
         method: str,
         request_data: RequestData | None = None,
-        read_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
-        write_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
-        connect_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
-        pool_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+        read_timeout: Timeout = BaseRequest.DEFAULT_NONE,
+        write_timeout: Timeout = BaseRequest.DEFAULT_NONE,
+        connect_timeout: Timeout = BaseRequest.DEFAULT_NONE,
+        pool_timeout: Timeout = BaseRequest.DEFAULT_NONE,
     ) -> tuple[int, bytes]:
         """Make one request; return the status and the body."""
         if self._session is None or self._session.closed:

@@ -22,8 +22,8 @@ from telegram import Update
 from telegram.ext import ExtBot
 
 if TYPE_CHECKING:
-    from bot.app import BotApp
     from bot.config import Settings
+    from bot.context import BotApp
 
 __all__ = [
     "ALLOWED_UPDATES",
