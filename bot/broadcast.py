@@ -24,7 +24,7 @@ from typing import TypeVar
 
 import aiohttp
 import httpx
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import Bot, InlineKeyboardMarkup
 from telegram.constants import ParseMode
 from telegram.error import (
     BadRequest,
@@ -40,12 +40,12 @@ from telegram.warnings import PTBDeprecationWarning
 
 from bot.config import Settings
 from bot.logs import redact
+from bot.render import keyboard
 from bot.service import utcnow
 from bot.transport import AiohttpRequest
 from flows.broadcast import (
     BroadcastKind,
     BroadcastState,
-    ButtonAction,
     Counts,
     Decision,
     Failure,
@@ -53,10 +53,10 @@ from flows.broadcast import (
     RateMeter,
     RecipientState,
     RetryPolicy,
-    button_data,
     clock_text,
     decide,
 )
+from flows.compose import stop_row
 from flows.content import BroadcastTexts, Content
 from storage import Database, open_database
 from storage.outbox import Broadcast, Recipient, Result
@@ -520,16 +520,7 @@ class BroadcastSender:
 
     async def _report(self, job: _Job) -> None:
         """Edit the organizer's status message every few seconds while sending."""
-        stop = InlineKeyboardMarkup(
-            [
-                [
-                    InlineKeyboardButton(
-                        job.texts.buttons.stop,
-                        callback_data=button_data(ButtonAction.CANCEL, job.id),
-                    )
-                ]
-            ]
-        )
+        stop = keyboard(stop_row(job.texts, job.id))
         while True:
             await asyncio.sleep(self.progress_every)
             text = self.content.fill(job.texts.progress, **self._values(job, job.counts))

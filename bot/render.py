@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions, Message
 from telegram.constants import ParseMode
@@ -10,7 +11,7 @@ from telegram.error import BadRequest
 from telegram.ext import ExtBot
 
 from flows.content import plain
-from flows.models import Reply
+from flows.models import Button, Reply
 
 __all__ = ["keyboard", "plain", "send"]
 
@@ -18,9 +19,9 @@ logger = logging.getLogger(__name__)
 _NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 
 
-def keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
-    """Turn a reply's buttons into an inline keyboard."""
-    if not reply.buttons:
+def keyboard(rows: Sequence[Sequence[Button]]) -> InlineKeyboardMarkup | None:
+    """Turn rows of buttons into an inline keyboard (None when there are none)."""
+    if not rows:
         return None
     return InlineKeyboardMarkup(
         [
@@ -30,14 +31,14 @@ def keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
                 else InlineKeyboardButton(b.label, callback_data=b.data)
                 for b in row
             ]
-            for row in reply.buttons
+            for row in rows
         ]
     )
 
 
 async def send(bot: ExtBot, chat_id: int, reply: Reply, pressed: Message | None = None) -> None:
     """Show a reply: edit the pressed message when asked to, else send a new one."""
-    markup = keyboard(reply)
+    markup = keyboard(reply.buttons)
     if reply.edit and pressed is not None:
         try:
             await bot.edit_message_text(

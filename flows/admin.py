@@ -4,7 +4,6 @@ the audit log, and the export's cells. Pure: no Telegram, no database, no clock.
 
 from __future__ import annotations
 
-import html
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -243,8 +242,7 @@ class AdminView:
         self, text: str, values: Mapping[str, object], raw: Mapping[str, str] | None = None
     ) -> str:
         """Fill a text; `values` are escaped, `raw` ones are already our HTML."""
-        escaped = {key: html.escape(str(value)) for key, value in values.items()}
-        return self.content.fill(text, **escaped, **(raw or {}))
+        return self.content.say(text, values, raw)
 
     def status(self, status: Status) -> str:
         """Return the admin label of a subscription status."""

@@ -47,7 +47,7 @@ from flows.models import (
     Text,
 )
 
-__all__ = ["RECENT", "Context", "Needs", "handle", "may_touch", "needs"]
+__all__ = ["RECENT", "Context", "Needs", "handle", "may_touch", "needs", "stop_row"]
 
 RECENT = 10  # broadcasts shown by /broadcasts
 _STARTED = (BroadcastState.SENDING, BroadcastState.DONE)
@@ -241,8 +241,7 @@ def _send(broadcast: Broadcast, ctx: Context) -> ComposeOutcome:
             recipients=ctx.audience,
             trusted={"audience": _audience(ctx, broadcast)},
         )
-        stop = _button(texts.buttons.stop, ButtonAction.CANCEL, broadcast.id)
-        replies = (Reply(text=text, buttons=((stop,),), edit=True),)
+        replies = (Reply(text=text, buttons=stop_row(texts, broadcast.id), edit=True),)
     lang = broadcast.lang or "all"
     detail = f"id={broadcast.id} recipients={ctx.audience} lang={lang}"
     return ComposeOutcome(
@@ -328,6 +327,11 @@ def _audience(ctx: Context, broadcast: Broadcast) -> str:
 
 def _button(label: str, action: ButtonAction, broadcast_id: int) -> Button:
     return Button(label=label, data=button_data(action, broadcast_id))
+
+
+def stop_row(texts: BroadcastTexts, broadcast_id: int) -> tuple[tuple[Button, ...], ...]:
+    """Return the keyboard with the one button that stops a broadcast being sent."""
+    return ((_button(texts.buttons.stop, ButtonAction.CANCEL, broadcast_id),),)
 
 
 def _say(ctx: Context, template: str, **values: object) -> ComposeOutcome:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, ClassVar
@@ -524,6 +524,18 @@ class Content:
     def pack(self, lang: str | None) -> LanguagePack:
         """Return the pack for `lang`, or the campaign's default language."""
         return self.packs.get(lang or "", self.packs[self.campaign.default_language])
+
+    def say(
+        self,
+        text: str,
+        values: Mapping[str, object],
+        trusted: Mapping[str, str] | None = None,
+        **runtime: str,
+    ) -> str:
+        """Fill a text: `values` (what people or the database gave) are escaped as HTML,
+        `trusted` ones and `runtime` ones are our own text."""
+        escaped = {key: html.escape(str(value)) for key, value in values.items()}
+        return self.fill(text, **runtime, **escaped, **(trusted or {}))
 
     def fill(self, text: str, **runtime: str) -> str:
         """Replace `{placeholders}` with campaign links and run-time values."""

@@ -66,14 +66,13 @@ class Context:
 
     def say(self, text: str, trusted: Mapping[str, str] | None = None, **values: object) -> str:
         """Fill a content text; run-time values are escaped, content (`trusted`) is HTML."""
-        escaped = {key: html.escape(str(value)) for key, value in values.items()}
-        return self.content.fill(
+        return self.content.say(
             text,
+            values,
+            trusted,
             bot_link=self.bot_link(),
             question_days=str(self.question_days),
             inactive_days=str(self.inactive_days),
-            **escaped,
-            **(trusted or {}),
         )
 
     def bot_link(self, payload: str | None = None) -> str:

@@ -14,6 +14,10 @@ from storage._time import from_iso, iso
 
 __all__ = ["Broadcast", "OutboxRepo", "Recipient", "Result"]
 
+# Who a broadcast reaches: active subscribers (not the terminal chat's user 0), in its
+# language if it has one. Counted for the preview and used to fill the outbox: one definition.
+_AUDIENCE = "s.status = 'active' AND s.user_id > 0 AND (:lang IS NULL OR u.lang = :lang)"
+
 _COLUMNS = (
     "id, author_id, chat_id, state, kind, text, from_chat_id, message_id, lang,"
     " created_at, started_at, finished_at, status_message_id"
@@ -124,12 +128,18 @@ class OutboxRepo:
     async def audience(self, lang: str | None) -> int:
         """Count the active subscribers a broadcast to `lang` (None: all) would reach."""
         async with self._db.execute(
-            "SELECT count(*) FROM subscriptions s JOIN users u USING (user_id)"
-            " WHERE s.status = 'active' AND s.user_id > 0 AND (?1 IS NULL OR u.lang = ?1)",
-            (lang,),
+            f"SELECT count(*) FROM subscriptions s JOIN users u USING (user_id) WHERE {_AUDIENCE}",
+            {"lang": lang},
         ) as cursor:
             row = await cursor.fetchone()
         return int(row[0]) if row else 0
+
+    async def _lang(self, broadcast_id: int) -> str | None:
+        async with self._db.execute(
+            "SELECT lang FROM broadcasts WHERE id = ?", (broadcast_id,)
+        ) as cursor:
+            row = await cursor.fetchone()
+        return row[0] if row else None
 
     async def start(self, broadcast_id: int, author_id: int, now: datetime) -> int | None:
         """Move a draft to 'sending' and fill its outbox; None if it was not a ready draft."""
@@ -142,11 +152,9 @@ class OutboxRepo:
             return None
         cursor = await self._db.execute(
             "INSERT INTO broadcast_recipients (broadcast_id, user_id, chat_id)"
-            " SELECT b.id, s.user_id, s.user_id FROM broadcasts b, subscriptions s"
-            " JOIN users u USING (user_id)"
-            " WHERE b.id = ? AND s.status = 'active' AND s.user_id > 0"
-            " AND (b.lang IS NULL OR u.lang = b.lang)",
-            (broadcast_id,),
+            " SELECT :id, s.user_id, s.user_id FROM subscriptions s JOIN users u USING (user_id)"
+            f" WHERE {_AUDIENCE}",
+            {"id": broadcast_id, "lang": await self._lang(broadcast_id)},
         )
         return cursor.rowcount
 
