@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -88,3 +89,33 @@ async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = WAIT
     while not await check():
         assert time.monotonic() < deadline, f"condition not met within {timeout}s"
         await asyncio.sleep(0.02)
+
+
+def run_cli(
+    *args: str, stdin: str = "", env: dict[str, str] | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    """Run `python -m bot ARGS` as a user would, in the test's folder, and return what it did."""
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+        env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})},
+    )
+
+
+async def old_database(path: Path, before: str) -> None:
+    """Create a database migrated as an older version left it: up to, not with, `before`."""
+    from storage.migrations import MIGRATIONS
+
+    names = [name for name, _ in MIGRATIONS]
+    async with aiosqlite.connect(path) as conn:
+        await conn.execute(
+            "CREATE TABLE migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)"
+        )
+        for name, sql in MIGRATIONS[: names.index(before)]:
+            await conn.executescript(sql)
+            await conn.execute("INSERT INTO migrations VALUES (?, 'then')", (name,))
+        await conn.commit()

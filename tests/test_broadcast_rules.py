@@ -41,8 +41,9 @@ from flows.broadcast import (
 )
 from flows.models import Command, Composed, Press, PreviewFailed, State, Status
 from storage import Database, open_database
-from storage.migrations import MIGRATIONS, migrate
+from storage.migrations import migrate
 from storage.outbox import Result
+from tests.botkit import old_database
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 POLICY = RetryPolicy(max_attempts=3, base=1.0, cap=60.0)
@@ -345,16 +346,7 @@ async def test_blocked_subscribers_are_marked_once(db: Database) -> None:
 
 async def test_a_database_from_before_broadcasts_gets_the_outbox(tmp_path: Path) -> None:
     path = tmp_path / "old.sqlite3"
-    names = [name for name, _ in MIGRATIONS]
-    assert names.index("m004_broadcasts") == names.index("m003_audit") + 1
-    async with aiosqlite.connect(path) as conn:
-        await conn.execute(
-            "CREATE TABLE migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)"
-        )
-        for name, sql in MIGRATIONS[: names.index("m004_broadcasts")]:
-            await conn.executescript(sql)
-            await conn.execute("INSERT INTO migrations VALUES (?, 'then')", (name,))
-        await conn.commit()
+    await old_database(path, before="m004_broadcasts")
     db = await open_database(path)
     try:
         assert await migrate(db.connection) == []

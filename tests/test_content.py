@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from flows.content import ContentError
 from storage.content import load_content
-from tests.conftest import CONTENT_DIR, ROOT
+from tests.botkit import run_cli
+from tests.conftest import CONTENT_DIR
 
 
 @pytest.fixture
@@ -101,22 +100,10 @@ def test_a_language_without_its_files(campaign: Path) -> None:
 
 
 def test_content_check_command(campaign: Path) -> None:
-    ok = subprocess.run(
-        [sys.executable, "-m", "bot", "content", "check", str(CONTENT_DIR)],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        check=False,
-    )
+    ok = run_cli("content", "check", str(CONTENT_DIR))
     assert ok.returncode == 0, ok.stdout + ok.stderr
     _replace(campaign / "en" / "texts.yaml", 'menu: "What would you like to do?"', "menu: ''")
-    bad = subprocess.run(
-        [sys.executable, "-m", "bot", "content", "check", str(campaign)],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        check=False,
-    )
+    bad = run_cli("content", "check", str(campaign))
     assert bad.returncode == 1
     line = _line_of(campaign / "en" / "texts.yaml", "menu: ''")
     assert f"{campaign}/en/texts.yaml:{line}: menu:" in bad.stdout

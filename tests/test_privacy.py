@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import subprocess
-import sys
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
@@ -17,9 +15,8 @@ from bot.service import Outreach, Who
 from flows.content import Content
 from flows.models import Command, Press, Text
 from storage import Database, open_database
-from storage.migrations import MIGRATIONS
-from tests.botkit import eventually
-from tests.conftest import ROOT, Clock
+from tests.botkit import eventually, old_database, run_cli
+from tests.conftest import Clock
 
 ANA, BEN, CARLA = Who(71, "en"), Who(72, "en"), Who(73, "es")
 DECLINED = "will it snow on the weekend"
@@ -79,11 +76,8 @@ async def test_housekeeping_runs_again_and_again(
 
 async def test_an_old_database_keeps_its_questions_by_day(tmp_path: Path) -> None:
     path = tmp_path / "old.sqlite3"
+    await old_database(path, before="m006_question_days")
     async with aiosqlite.connect(path) as old:
-        await old.execute("CREATE TABLE migrations (name TEXT PRIMARY KEY, applied_at TEXT)")
-        for name, sql in MIGRATIONS[:5]:
-            await old.executescript(sql)
-            await old.execute("INSERT INTO migrations VALUES (?, 'then')", (name,))
         await old.execute(
             "INSERT INTO unanswered_questions (lang, question, asked_at)"
             " VALUES ('en', 'old one', '2026-10-01T13:14:15Z')"
@@ -136,17 +130,7 @@ def test_no_text_calls_the_contacts_verified(content: Content) -> None:
 
 
 def _cli(*args: str, database: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "DATABASE_PATH": str(database)}
-    env.pop("TELEGRAM_BOT_TOKEN", None)
-    return subprocess.run(
-        [sys.executable, "-m", "bot", *args],
-        input="/quit\n",
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-        check=False,
-    )
+    return run_cli(*args, stdin="/quit\n", env={"DATABASE_PATH": str(database)})
 
 
 async def test_the_terminal_chat_purges_expired_questions_at_start(tmp_path: Path) -> None:

@@ -28,7 +28,7 @@ from bot.doctor import run_doctor
 from bot.webhook import SECRET_HEADER, serve_webhook
 from storage import open_database
 from storage.backup import BackupError, backup_database
-from tests.botkit import ROOT, TOKEN, query
+from tests.botkit import ROOT, TOKEN, query, run_cli
 from tests.conftest import CONTENT_DIR
 from tests.fake_telegram import FakeTelegram, JSONDict
 
@@ -258,17 +258,7 @@ def test_env_example_documents_every_setting_and_loads_as_shipped(isolated: Path
 # ---------------------------------------------------------------------------- doctor
 
 
-def cli(*args: str, env: dict[str, str] | None = None) -> Any:
-    import subprocess
-
-    return subprocess.run(
-        [sys.executable, "-m", "bot", *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-        env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})},
-    )
+cli = run_cli
 
 
 async def doctor() -> tuple[int, list[str]]:
