@@ -20,8 +20,8 @@ from telegram.ext import (
 from bot import admin, compose
 from bot.broadcast import BroadcastSender
 from bot.config import Settings
-from bot.context import BotApp, BotContext, Deps
-from bot.limits import Courier, FloodGate, Gate, SendBudget
+from bot.context import BotApp, BotContext, Deps, Running
+from bot.limits import Courier, Gate, SendBudget
 from bot.render import send
 from bot.service import HOUSEKEEPING_SECONDS, Outreach, Who
 from bot.staff import StaffAction, StaffRouter
@@ -47,41 +47,26 @@ def build_application(settings: Settings, content: Content | None = None) -> Bot
         raise ValueError("TELEGRAM_BOT_TOKEN is not set")
     content = content or load_content(settings.content_dir)
     api = settings.telegram_api_url
-    staff = StaffRouter()
-    register_features(staff)
-    budget = SendBudget()
-
     async def post_init(app: BotApp) -> None:
-        app.bot_data.db_lock = asyncio.Lock()
-        app.bot_data.flood = FloodGate()
-        app.bot_data.budget = budget
+        deps = app.bot_data
         db = await open_database(settings.database_path)
         outreach = Outreach(settings, content, db)
         outreach.bot_username = app.bot.username
         await outreach.tidy()
         _warn_unverified(content)
-        app.bot_data.housekeeping = asyncio.create_task(
-            _housekeeping(outreach, app.bot_data.db_lock)
-        )
-        app.bot_data.outreach = outreach
-        app.bot_data.staff = staff
         await _register_commands(app, content)
         await _register_staff_commands(app, outreach)
         sender = BroadcastSender(settings, content, clock=outreach.clock)
         await sender.start()
-        app.bot_data.sender = sender
+        housekeeping = asyncio.create_task(_housekeeping(outreach, deps.db_lock))
+        deps.running = Running(outreach, sender, housekeeping)
 
     async def post_shutdown(app: BotApp) -> None:
-        housekeeping = getattr(app.bot_data, "housekeeping", None)
-        if housekeeping is not None:
-            housekeeping.cancel()
-        sender = getattr(app.bot_data, "sender", None)
-        if sender is not None:
-            await sender.stop()
-        outreach = getattr(app.bot_data, "outreach", None)
-        if outreach is not None:
-            await outreach.db.close()
+        if app.bot_data.running is not None:
+            await app.bot_data.running.close()
+            app.bot_data.running = None
 
+    budget = SendBudget()
     app: BotApp = (
         Application.builder()
         .token(settings.token)
@@ -94,6 +79,8 @@ def build_application(settings: Settings, content: Content | None = None) -> Bot
         .post_shutdown(post_shutdown)
         .build()
     )
+    app.bot_data.budget = budget  # the same budget the Courier draws from
+    register_features(app.bot_data.staff)
     private = filters.ChatType.PRIVATE
     app.add_handler(CallbackQueryHandler(on_button))
     app.add_handler(ChatMemberHandler(on_blocked, ChatMemberHandler.MY_CHAT_MEMBER))
@@ -336,9 +323,9 @@ async def on_error(update: object, context: BotContext) -> None:
     logger.error("error while handling an update", exc_info=error)
     if not isinstance(update, Update) or update.effective_chat is None:
         return
-    outreach = getattr(context.bot_data, "outreach", None)
-    if outreach is None:
+    if context.bot_data.running is None:
         return
+    outreach = context.bot_data.running.outreach
     user = update.effective_user
     try:
         lang = outreach.first_language(user.language_code if user else None)

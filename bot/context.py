@@ -4,6 +4,7 @@ that the feature modules and the wiring in bot/app.py need not import each other
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 from typing import Any
 
 from telegram.ext import Application, CallbackContext, ExtBot
@@ -13,21 +14,46 @@ from bot.limits import FloodGate, SendBudget
 from bot.service import Outreach
 from bot.staff import StaffRouter
 
-__all__ = ["BotApp", "BotContext", "Deps"]
+__all__ = ["BotApp", "BotContext", "Deps", "Running"]
+
+
+@dataclass
+class Running:
+    """What exists only while the bot runs: the service and its database, the sender, the
+    daily purge. Made whole in `post_init`, closed in `post_shutdown`."""
+
+    outreach: Outreach
+    sender: BroadcastSender
+    housekeeping: asyncio.Task[None]
+
+    async def close(self) -> None:
+        """Stop the purge and the sender, then close the database."""
+        self.housekeeping.cancel()
+        await self.sender.stop()
+        await self.outreach.db.close()
 
 
 class Deps:
-    """What handlers need, set up in `post_init` (the application's bot_data)."""
+    """The application's bot_data: what handlers need.
 
-    outreach: Outreach
-    staff: StaffRouter
-    sender: BroadcastSender
-    housekeeping: asyncio.Task[None]
-    # The service has one connection and one transaction per update: hold this from the
-    # first read to the commit, so concurrent updates never share a transaction.
-    db_lock: asyncio.Lock
-    flood: FloodGate
-    budget: SendBudget
+    python-telegram-bot builds it with no arguments; `build_application` sets the router and
+    the send budget before anything runs, and `post_init` sets `running` in one step.
+    """
+
+    def __init__(self) -> None:
+        self.staff = StaffRouter()
+        self.budget = SendBudget()
+        self.flood = FloodGate()
+        # The service has one connection and one transaction per update: hold this from the
+        # first read to the commit, so concurrent updates never share a transaction.
+        self.db_lock = asyncio.Lock()
+        self.running: Running | None = None
+
+    @property
+    def outreach(self) -> Outreach:
+        """Return the service; only while the bot runs."""
+        assert self.running is not None, "the bot is not running"
+        return self.running.outreach
 
 
 class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], Deps]):
@@ -43,7 +69,8 @@ class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], D
 
     @property
     def sender(self) -> BroadcastSender:
-        return self.bot_data.sender
+        assert self.bot_data.running is not None, "the bot is not running"
+        return self.bot_data.running.sender
 
     @property
     def db_lock(self) -> asyncio.Lock:

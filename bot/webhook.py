@@ -104,7 +104,7 @@ class WebhookServer:
 
     async def _health(self, request: web.Request) -> web.Response:
         """Answer 200 while the application runs and its dependencies are set up."""
-        ready = self._app.running and getattr(self._app.bot_data, "outreach", None) is not None
+        ready = self._app.running and self._app.bot_data.running is not None
         if not ready:
             return web.Response(status=503, text="starting or stopping\n")
         return web.Response(text="ok\n")

@@ -212,7 +212,7 @@ async def test_a_user_who_blocks_the_bot_is_no_longer_a_subscriber(
     async with running(bot_settings) as app:
         await reply_to(fake, USER, lambda: fake.send_command(USER, "subscribe"))
         fake.block_bot(USER)
-        outreach = app.bot_data.outreach
+        outreach = app.bot_data.outreach  # the service, while the bot runs
 
         async def status() -> str | None:
             profile = await outreach.db.users.profile(USER)
