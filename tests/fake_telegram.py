@@ -173,6 +173,7 @@ class FakeTelegram:
                 "getMe": self._get_me,
                 "getUpdates": self._get_updates,
                 "deleteWebhook": self._delete_webhook,
+                "setWebhook": self._true,  # recorded in `calls`; updates are then posted
                 "setMyCommands": self._set_my_commands,
                 "getMyCommands": self._get_my_commands,
                 "deleteMyCommands": self._delete_my_commands,
@@ -362,6 +363,11 @@ class FakeTelegram:
         msg.update(self._command_entities(text))
         self._push_update({"message": msg})
         return int(msg["message_id"])
+
+    def update_from(self, user_id: int, text: str) -> JSONDict:
+        """Return the update Telegram would deliver for a user's text (webhook tests post it)."""
+        self.send_text(user_id, text)
+        return self.pending_updates()[-1]
 
     def send_command(self, user_id: int, command: str, args: str = "", **kwargs: Any) -> int:
         """Enqueue ``/command args`` from a user; return its message_id."""

@@ -30,32 +30,11 @@ from storage import open_database
 from storage.backup import BackupError, backup_database
 from tests.botkit import ROOT, TOKEN, query, run_cli
 from tests.conftest import CONTENT_DIR
-from tests.fake_telegram import FakeTelegram, JSONDict
+from tests.fake_telegram import FakeTelegram
 
 SECRET = "s3cret_webhook-Token"
 USER = 6101
 TIMEOUT = 30.0  # generous: the suite may share a loaded machine; every wait polls
-
-
-class WebhookFake(FakeTelegram):
-    """The fake Bot API, also taking setWebhook as Telegram does (recorded in `calls`)."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._methods["setwebhook"] = ("setWebhook", self._true)
-
-    def update_from(self, user_id: int, text: str) -> JSONDict:
-        """Return the update Telegram would deliver for a user's text, as JSON."""
-        self.send_text(user_id, text)
-        return self.pending_updates()[-1]
-
-
-@pytest.fixture
-async def webfake() -> AsyncIterator[WebhookFake]:
-    server = WebhookFake(TOKEN)
-    await server.start()
-    yield server
-    await server.stop()
 
 
 def free_port() -> int:
@@ -128,49 +107,49 @@ async def webhook_bot(
 
 
 async def test_webhook_with_the_secret_gets_a_reply_and_health_answers(
-    webfake: WebhookFake, make_settings: Callable[..., Settings]
+    fake: FakeTelegram, make_settings: Callable[..., Settings]
 ) -> None:
-    async with webhook_bot(webfake, make_settings) as (settings, url):
-        params = next(p for name, p in webfake.calls if name == "setWebhook")
+    async with webhook_bot(fake, make_settings) as (settings, url):
+        params = next(p for name, p in fake.calls if name == "setWebhook")
         assert params["url"] == settings.webhook_url and params["secret_token"] == SECRET
         assert "message" in params["allowed_updates"]
         async with aiohttp.ClientSession() as session:
-            assert await post(session, url, webfake.update_from(USER, "/start"), SECRET) == 200
-            welcome = await webfake.wait_for_message(USER, timeout=TIMEOUT)
+            assert await post(session, url, fake.update_from(USER, "/start"), SECRET) == 200
+            welcome = await fake.wait_for_message(USER, timeout=TIMEOUT)
             assert "S-Comm" in welcome["text"]
             assert await health(session, url.rsplit("/", 2)[0]) == (200, "ok\n")
             # A body that is not an update is refused without stopping the bot.
             assert await post(session, url, {"nonsense": True}, SECRET) == 400
-            await post(session, url, webfake.update_from(USER, "/help"), SECRET)
-            await webfake.wait_for_message(USER, count=2, timeout=TIMEOUT)
+            await post(session, url, fake.update_from(USER, "/help"), SECRET)
+            await fake.wait_for_message(USER, count=2, timeout=TIMEOUT)
 
 
 async def test_webhook_without_or_with_a_wrong_secret_is_refused_and_nothing_handled(
-    webfake: WebhookFake, make_settings: Callable[..., Settings]
+    fake: FakeTelegram, make_settings: Callable[..., Settings]
 ) -> None:
     stranger, friend = 6201, 6202
-    async with webhook_bot(webfake, make_settings) as (settings, url):
+    async with webhook_bot(fake, make_settings) as (settings, url):
         async with aiohttp.ClientSession() as session:
-            update = webfake.update_from(stranger, "/start")
+            update = fake.update_from(stranger, "/start")
             assert await post(session, url, update, None) == 403
             assert await post(session, url, update, "wrong-secret") == 403
             assert await post(session, url, update, SECRET[:-1]) == 403
             # Updates are handled in order: once a later one is answered, earlier ones were too.
-            assert await post(session, url, webfake.update_from(friend, "/start"), SECRET) == 200
-            await webfake.wait_for_message(friend, timeout=TIMEOUT)
-        assert webfake.messages(stranger) == []
+            assert await post(session, url, fake.update_from(friend, "/start"), SECRET) == 200
+            await fake.wait_for_message(friend, timeout=TIMEOUT)
+        assert fake.messages(stranger) == []
         users = await query(settings.database_path, "SELECT user_id FROM users")
         assert users == [(friend,)]
 
 
-async def test_run_webhook_serves_until_sigterm(webfake: WebhookFake, isolated: Path) -> None:
+async def test_run_webhook_serves_until_sigterm(fake: FakeTelegram, isolated: Path) -> None:
     port = free_port()
     base, url = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{port}/hook"
     env = {
         **os.environ,
         "PYTHONPATH": str(ROOT),
         "TELEGRAM_BOT_TOKEN": TOKEN,
-        "TELEGRAM_API_URL": webfake.url,
+        "TELEGRAM_API_URL": fake.url,
         "WEBHOOK_URL": url,
         "WEBHOOK_SECRET": SECRET,
         "WEBHOOK_PORT": str(port),
@@ -188,9 +167,9 @@ async def test_run_webhook_serves_until_sigterm(webfake: WebhookFake, isolated: 
                 return (await health(session, base))[0] == 200
 
             await until(up, "`run --webhook` reports healthy")
-            assert await post(session, url, webfake.update_from(USER, "/start"), SECRET) == 200
-            await webfake.wait_for_message(USER, timeout=TIMEOUT)
-            assert await post(session, url, webfake.update_from(USER, "/help"), "nope") == 403
+            assert await post(session, url, fake.update_from(USER, "/start"), SECRET) == 200
+            await fake.wait_for_message(USER, timeout=TIMEOUT)
+            assert await post(session, url, fake.update_from(USER, "/help"), "nope") == 403
     finally:
         proc.send_signal(signal.SIGTERM)
         _, err = await asyncio.wait_for(proc.communicate(), TIMEOUT)
