@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 
 from flows.content import Content, FaqEntry, LanguagePack, plain
 from flows.faq import FaqIndex
-from flows.listen import Listener
+from flows.listen import Hearing, Listener
 from flows.models import (
     Button,
     Command,
@@ -440,7 +440,8 @@ def _text(text: str, ctx: Context) -> Outcome:
     word = fold(text)
     if not any(char.isalnum() for char in text):
         return _say(ctx, ctx.pack.texts.no_words, _menu_row(ctx))
-    if ctx.listener.urgent(text):  # before anything else, however long
+    heard = ctx.listener.hear(text)  # once per message: the matching words are read here only
+    if heard.urgent:  # before anything else, however long
         return _urgent(ctx)
     if _one_of(text, _stop_words(ctx.content)):
         return _unsubscribe(ctx, method=f"text:{word}")
@@ -448,7 +449,7 @@ def _text(text: str, ctx: Context) -> Outcome:
         return _help(ctx)
     if len(text) > MAX_QUESTION:
         return _say(ctx, ctx.pack.texts.too_long, _menu_row(ctx))
-    outcome, _ = answer(ctx, text)
+    outcome, _ = answer(ctx, text, heard)
     return outcome
 
 
@@ -457,14 +458,14 @@ def is_stop_word(content: Content, text: str) -> bool:
     return _one_of(text, _stop_words(content))
 
 
-def answer(ctx: Context, question: str) -> tuple[Outcome, Verdict]:
+def answer(ctx: Context, question: str, heard: Hearing | None = None) -> tuple[Outcome, Verdict]:
     """Answer typed text: an emergency at once, small talk, else from the knowledge file,
     else a referral to legal help or an honest decline.
 
     Personal details are scrubbed from a declined question before it is kept.
     """
     texts = ctx.pack.texts
-    heard = ctx.listener.hear(question)
+    heard = heard or ctx.listener.hear(question)
     if heard.urgent:
         return _urgent(ctx), Verdict(kind="urgent", id="urgent", score=1.0)
     if heard.intent is not None:
