@@ -23,7 +23,7 @@ from bot.config import Settings
 from bot.context import BotApp, BotContext, Deps, Running
 from bot.limits import Courier, Gate, SendBudget
 from bot.render import send
-from bot.service import HOUSEKEEPING_SECONDS, Outreach, Who
+from bot.service import Outreach, Who
 from bot.staff import StaffAction, StaffRouter
 from bot.updates import ChatOrderedProcessor
 from flows.content import STAFF_COMMANDS, Content
@@ -58,7 +58,7 @@ def build_application(settings: Settings, content: Content | None = None) -> Bot
         await _register_staff_commands(app, outreach)
         sender = BroadcastSender(settings, content, clock=outreach.clock)
         await sender.start()
-        housekeeping = asyncio.create_task(_housekeeping(outreach, deps.db_lock))
+        housekeeping = asyncio.create_task(outreach.housekeeping(lock=deps.db_lock))
         deps.running = Running(outreach, sender, housekeeping)
 
     async def post_shutdown(app: BotApp) -> None:
@@ -91,18 +91,6 @@ def build_application(settings: Settings, content: Content | None = None) -> Bot
     app.add_handler(MessageHandler(private & ~filters.TEXT, on_other))
     app.add_error_handler(on_error)
     return app
-
-
-async def _housekeeping(outreach: Outreach, db_lock: asyncio.Lock) -> None:
-    """Run `tidy` once a day, between updates' transactions; a failure waits for the next."""
-    while True:
-        await asyncio.sleep(HOUSEKEEPING_SECONDS)
-        async with db_lock:
-            try:
-                await outreach.tidy()
-            except Exception:
-                await outreach.db.rollback()
-                logger.exception("housekeeping failed; trying again later")
 
 
 def _warn_unverified(content: Content) -> None:

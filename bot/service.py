@@ -6,6 +6,7 @@ Shared by the Telegram adapter and the terminal chat, so both behave the same.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -120,15 +121,21 @@ class Outreach:
         if erased or questions or silent:
             await self.db.checkpoint()
 
-    async def housekeeping(self, every: float = HOUSEKEEPING_SECONDS) -> None:
-        """Run `tidy` every `every` seconds until cancelled; a failure waits for the next."""
+    async def housekeeping(
+        self, every: float = HOUSEKEEPING_SECONDS, lock: asyncio.Lock | None = None
+    ) -> None:
+        """Run `tidy` every `every` seconds until cancelled; a failure waits for the next.
+
+        With `lock` (the one updates hold around their transaction), never inside another's.
+        """
         while True:
             await asyncio.sleep(every)
-            try:
-                await self.tidy()
-            except Exception:
-                await self.db.rollback()
-                logger.exception("housekeeping failed; trying again later")
+            async with lock or contextlib.nullcontext():
+                try:
+                    await self.tidy()
+                except Exception:
+                    await self.db.rollback()
+                    logger.exception("housekeeping failed; trying again later")
 
     def role(self, user_id: int) -> Role:
         """Return the user's role from the settings (checked on every call)."""
