@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from pydantic import SecretStr
+
 from bot.broadcast import BroadcastSender
 from bot.config import Settings
 from storage import Database, open_database
@@ -121,7 +123,7 @@ async def _run(scenario: Scenario, folder: Path) -> Outcome:
     try:
         settings = Settings(
             _env_file=None,  # type: ignore[call-arg]
-            telegram_bot_token=TOKEN,
+            telegram_bot_token=SecretStr(TOKEN),
             telegram_api_url=url,
             database_path=folder / f"bench-{scenario.limit}.sqlite3",
             broadcast_rate=scenario.rate,

@@ -48,7 +48,9 @@ def _load(lang: str, part: str) -> dict | None:
     return yaml.safe_load(path.read_text(encoding="utf-8")) if path.is_file() else None
 
 
-async def _session(lang: str, sets: Sequence[dict], folder: Path) -> tuple[dict, Counter, Counter]:
+async def _session(
+    lang: str, sets: Sequence[dict], folder: Path
+) -> tuple[dict[str, bool], Counter[str], Counter[str]]:
     """Send every message as its own user; return replies seen and leaks per kind."""
     database = folder / "bench.sqlite3"
     settings = load_settings(database_path=database, log_level="DEBUG")
@@ -63,8 +65,8 @@ async def _session(lang: str, sets: Sequence[dict], folder: Path) -> tuple[dict,
     user = 10_000
     try:
         for data in sets:
-            planted = [p["text"] for p in data.get("planted", ())]
-            for message in (*data["urgent"], *data["calm"], *planted):
+            texts = [p["text"] for p in data.get("planted", ())]
+            for message in (*data["urgent"], *data["calm"], *texts):
                 user += 1
                 replies = await outreach.handle(Who(user, lang), Text(text=message))
                 first_reply[message] = bool(replies) and replies[0].text == urgent_text

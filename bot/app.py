@@ -47,6 +47,7 @@ def build_application(settings: Settings, content: Content | None = None) -> Bot
         raise ValueError("TELEGRAM_BOT_TOKEN is not set")
     content = content or load_content(settings.content_dir)
     api = settings.telegram_api_url
+
     async def post_init(app: BotApp) -> None:
         deps = app.bot_data
         db = await open_database(settings.database_path)

@@ -154,6 +154,8 @@ async def test_compose_preview_test_and_send_twice(
     actions = await query(bot_settings.database_path, "SELECT action, detail FROM audit_log")
     assert ("broadcast.start", "id=1 recipients=30 lang=all") in actions
     assert any(action == "broadcast.test" for action, _ in actions)
+    # Each step is recorded once, by the flow, in the transaction that made it.
+    assert all(action.startswith("broadcast.") for action, _ in actions)
 
 
 async def test_a_photo_is_copied_with_its_caption(

@@ -144,9 +144,10 @@ async def test_the_terminal_chat_purges_expired_questions_at_start(tmp_path: Pat
     await db.close()
     result = _cli("shell", database=path)
     assert result.returncode == 0, result.stderr
-    async with aiosqlite.connect(path) as check, check.execute(
-        "SELECT question FROM unanswered_questions"
-    ) as cursor:
+    async with (
+        aiosqlite.connect(path) as check,
+        check.execute("SELECT question FROM unanswered_questions") as cursor,
+    ):
         assert [row[0] async for row in cursor] == ["recent"]
 
 

@@ -142,9 +142,7 @@ async def test_telegram_failures_lose_nothing(fake: FakeTelegram, bot_settings: 
 async def test_deleteme_erases_the_user_down_to_the_files(
     fake: FakeTelegram, make_settings: Callable[..., Settings]
 ) -> None:
-    settings = make_settings(
-        telegram_bot_token=TOKEN, telegram_api_url=fake.url, store_names=True
-    )
+    settings = make_settings(telegram_bot_token=TOKEN, telegram_api_url=fake.url, store_names=True)
     files = [settings.database_path, settings.database_path.with_name("bot.sqlite3-wal")]
     secrets = (b"Zebulonia", b"flyer-pelican-street")
     async with running(settings):
