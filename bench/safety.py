@@ -1,9 +1,9 @@
 """Measure the safety features on messages written by people who never saw the word lists.
 
-Run with `python -m bench.safety` (or `make bench`). Reads
-bench/eval/safety_LANG.{tune,tune2,tune3,sealed}.yaml (urgent messages, calm questions that use the
-same words, questions with planted personal details; see the README for how they were
-written). Prints, per language and part:
+Run with `python -m bench.safety [--parts tune,tune4] [--lang es]` (or `make bench`). Reads
+bench/eval/safety_LANG.{tune,tune2,tune3,tune4,sealed}.yaml (urgent messages, calm questions
+that use the same words, questions with planted personal details; see the README for how
+they were written). Prints, per language and part:
 
 * urgent recall: urgent messages that got the emergency reply first;
 * false urgent: calm questions that got it;
@@ -17,6 +17,7 @@ The sealed part was never read while the word lists were tuned: only its figures
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import io
 import logging
@@ -39,7 +40,7 @@ __all__ = ["main"]
 
 ROOT = Path(__file__).resolve().parent.parent
 EVAL = ROOT / "bench" / "eval"
-PARTS = ("tune", "tune2", "tune3", "sealed")
+PARTS = ("tune", "tune2", "tune3", "tune4", "sealed")
 LANGUAGES = ("en", "es", "pt")
 
 
@@ -119,14 +120,19 @@ def _row(label: str, data: dict, urgent: dict[str, bool], leaks: Counter, plante
     )
 
 
-def main() -> None:
-    """Print the safety tables."""
+def main(argv: Sequence[str] | None = None) -> None:
+    """Print the safety tables (`--parts tune,tune4` for some parts only, e.g. while tuning)."""
+    parser = argparse.ArgumentParser(prog="python -m bench.safety")
+    parser.add_argument("--parts", default=",".join(PARTS), help="comma-separated parts to run")
+    parser.add_argument("--lang", default=",".join(LANGUAGES), help="comma-separated languages")
+    args, _ = parser.parse_known_args(argv)  # `python -m bench safety` passes its own name
+    parts = [part for part in args.parts.split(",") if part]
     print("Safety on independent sets (urgent recall, false urgent, leaked planted details)")
     print(f"{'set':<14} {'recall':>16} {'false urgent':>16}   leaked")
     kinds_total: Counter[str] = Counter()
     kinds_leaked: Counter[str] = Counter()
-    for lang in LANGUAGES:
-        loaded = {part: _load(lang, part) for part in PARTS}
+    for lang in args.lang.split(","):
+        loaded = {part: _load(lang, part) for part in parts}
         sets = {part: data for part, data in loaded.items() if data}
         if not sets:
             print(f"{lang}: no evaluation set, skipped")
