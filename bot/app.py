@@ -25,6 +25,7 @@ from bot.limits import Courier, Gate, SendBudget
 from bot.render import send
 from bot.service import Outreach, Who
 from bot.staff import StaffAction, StaffRouter
+from bot.transport import AiohttpRequest
 from bot.updates import ChatOrderedProcessor
 from flows.content import STAFF_COMMANDS, Content
 from flows.engine import is_stop_word
@@ -57,7 +58,7 @@ def build_application(settings: Settings, content: Content | None = None) -> Bot
         _warn_unverified(content)
         await _register_commands(app, content)
         await _register_staff_commands(app, outreach)
-        sender = BroadcastSender(settings, content, clock=outreach.clock)
+        sender = BroadcastSender(settings, content, clock=outreach.clock, budget=deps.budget)
         await sender.start()
         housekeeping = asyncio.create_task(outreach.housekeeping(lock=deps.db_lock))
         deps.running = Running(outreach, sender, housekeeping)
@@ -67,20 +68,22 @@ def build_application(settings: Settings, content: Content | None = None) -> Bot
             await app.bot_data.running.close()
             app.bot_data.running = None
 
-    budget = SendBudget()
+    budget = SendBudget(settings.send_rate)
     app: BotApp = (
         Application.builder()
         .token(settings.token)
         .base_url(f"{api}/bot")
         .base_file_url(f"{api}/file/bot")
         .context_types(ContextTypes(context=BotContext, bot_data=Deps))
+        .request(AiohttpRequest(RUNNING_UPDATES + 8))
+        .get_updates_request(AiohttpRequest(2, read_timeout=5.0))  # plus the long poll
         .rate_limiter(Courier(budget))
         .concurrent_updates(ChatOrderedProcessor(RUNNING_UPDATES))
         .post_init(post_init)
         .post_shutdown(post_shutdown)
         .build()
     )
-    app.bot_data.budget = budget  # the same budget the Courier draws from
+    app.bot_data.budget = budget  # the Courier and the broadcast sender draw from it
     register_features(app.bot_data.staff)
     private = filters.ChatType.PRIVATE
     app.add_handler(CallbackQueryHandler(on_button))

@@ -4,8 +4,9 @@ Each recipient row is committed as 'sending' (in small batches) before its reque
 and its outcome is recorded afterwards (also in batches). A row still 'sending' when the
 process starts again may have been delivered, so it becomes 'unknown' and is never resent.
 The sender has its own database connection, so the handlers' transactions never mix with
-its commits, and its own `telegram.Bot` without the AIORateLimiter, so broadcast pacing is
-separate from interactive replies.
+its commits, and its own `telegram.Bot` (aiohttp underneath, no retrying rate limiter: the
+sender decides what to resend). Its messages draw from the bot's shared `SendBudget` as bulk
+requests: replies to people go first, broadcasts take what they leave, and a 429 pauses both.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from telegram.error import (
 from telegram.warnings import PTBDeprecationWarning
 
 from bot.config import Settings
+from bot.limits import SendBudget
 from bot.logs import redact
 from bot.render import keyboard
 from bot.service import utcnow
@@ -189,6 +191,7 @@ class BroadcastSender:
         progress_every: float = 3.0,
         read_timeout: float = 10.0,
         max_inflight: int | None = None,
+        budget: SendBudget | None = None,
     ) -> None:
         self.settings = settings
         self.content = content
@@ -197,6 +200,8 @@ class BroadcastSender:
         self.progress_every = progress_every
         self.rate = broadcast_rate(settings)
         self.pacer = Pacer(self.rate)
+        # Paid broadcasts are outside Telegram's free limit: they need no share of the budget.
+        self.budget = None if settings.broadcast_paid else budget
         self.stats = SenderStats()
         # Claim about a tenth of a second of sends at a time: few commits, few rows at risk.
         self.batch = max(1, min(500, math.ceil(self.rate / 10)))
@@ -357,10 +362,11 @@ class BroadcastSender:
                         return
                     continue
                 await slots.acquire()
-                if not await self._paced(job):
+                row = job.queue[0]
+                if not await self._paced(job, row.chat_id):
                     slots.release()
                     break
-                row = job.queue.popleft()
+                job.queue.popleft()
                 task = asyncio.create_task(self._attempt(job, row, slots))
                 job.inflight.add(task)
                 task.add_done_callback(job.inflight.discard)
@@ -380,19 +386,34 @@ class BroadcastSender:
         await self._nap(min(max(0.0, due - time.time()), IDLE_POLL))
         return True
 
-    async def _paced(self, job: _Job) -> bool:
-        """Wait for a send slot; False if the broadcast was halted meanwhile."""
+    async def _paced(self, job: _Job, chat_id: int) -> bool:
+        """Wait for a send slot, then for the shared budget; False if halted meanwhile."""
         while not self._halted(job):
             now = time.monotonic()
             wait = self.pacer.wait(now)
             if wait <= 0:
                 self.pacer.take(now)
-                return True
+                break
             if wait > 0.2:
                 await self._nap(wait)  # a 429 pause: stay responsive to cancel and stop
             else:
                 await asyncio.sleep(wait)
-        return False
+        else:
+            return False
+        if self.budget is None:
+            return True
+        turn = asyncio.ensure_future(self.budget.acquire(chat_id, bulk=True))
+        while not turn.done():
+            # People's replies go first: a busy bot may keep the turn waiting; stay
+            # responsive to cancel and stop meanwhile.
+            woken = asyncio.ensure_future(self._wakeup.wait())
+            await asyncio.wait({turn, woken}, return_when=asyncio.FIRST_COMPLETED)
+            woken.cancel()
+            if not turn.done() and self._halted(job):
+                turn.cancel()
+                return False
+            self._wakeup.clear()
+        return True
 
     async def _wind_down(self, job: _Job, refill: asyncio.Task[None] | None) -> None:
         """Wait for requests on the wire, then record them and release unsent rows."""
@@ -472,6 +493,8 @@ class BroadcastSender:
         if failure is Failure.RATE_LIMITED:
             self.stats.rate_limited += 1
             self.pacer.pause(time.monotonic() + retry_after)
+            if self.budget is not None:
+                self.budget.pause(retry_after)
             logger.info("broadcast %d: 429, pausing %.1f s", job.id, retry_after)
         if decision.block_subscriber:
             job.blocked.append(row.user_id)

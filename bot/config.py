@@ -39,6 +39,7 @@ class Settings(BaseSettings):
     organizer_ids: IdSet = frozenset()
     broadcast_rate: float = Field(default=25.0, gt=0, le=1000)
     broadcast_paid: bool = False
+    send_rate: float = Field(default=30.0, gt=0, le=1000)
     default_language: str = Field(default="en", pattern=r"^[a-z]{2}$")
     store_names: bool = False
     log_level: str = "INFO"

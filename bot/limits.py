@@ -79,7 +79,8 @@ class SendBudget:
         chat_burst: int = CHAT_BURST,
         window: float = WINDOW,
     ) -> None:
-        self.capacity = max(1, int(rate * window))
+        # `rate` requests per `window`: never more than `rate` in any one second over there.
+        self.capacity = max(1, int(rate))
         self.window = window
         self.chat_interval = 1.0 / chat_rate
         self.chat_tolerance = (chat_burst - 1) * self.chat_interval

@@ -8,8 +8,10 @@ from collections.abc import Callable
 import pytest
 
 from bot.config import Settings
+from storage import open_database
 from tests.botkit import TOKEN, query, running
 from tests.fake_telegram import FakeTelegram
+from tests.test_broadcast import ORG, delivered, seed, start_broadcast
 
 ANA, BEA = 6101, 6102
 FLOOD = "lot of messages at once"
@@ -131,3 +133,34 @@ async def test_an_answer_lost_after_sending_is_not_sent_again(
         await fake.wait_for_message(ANA, "What would you like to do?")  # after /help's turn
     assert len(fake.deliveries[ANA]) == 2
     assert "How to use this bot" in texts(fake, ANA)[0]
+
+
+async def test_a_broadcast_leaves_telegrams_limit_to_replies_first(
+    fake: FakeTelegram, make_settings: Callable[..., Settings]
+) -> None:
+    settings = make_settings(  # BROADCAST_RATE 25, as shipped
+        telegram_bot_token=TOKEN, telegram_api_url=fake.url, organizer_ids=str(ORG)
+    )
+    subscribers = range(7000, 7240)  # eight seconds of sending at Telegram's 30 a second
+    chatting = range(7500, 7510)
+    await seed(settings.database_path, subscribers)
+    fake.rate_limit = 30  # like Telegram: beyond 30 sends a second, 429
+    async with running(settings) as app:
+        db = await open_database(settings.database_path)
+        try:
+            await start_broadcast(db)
+        finally:
+            await db.close()
+        app.bot_data.running.sender.wake()  # as the Send button does
+        await fake.wait_for(lambda: len(fake.deliveries) >= 30)
+        for user in chatting:
+            fake.send_command(user, "help")
+        await fake.wait_for(lambda: all(fake.messages(user) for user in chatting))
+        await fake.wait_for(lambda: all(delivered(fake, user) for user in subscribers))
+    assert fake.count_429 == 0
+    assert all(delivered(fake, user) == 1 for user in subscribers)
+    # The replies did not queue behind the broadcast: they left while it was still sending.
+    order = [p["chat_id"] for name, p in fake.calls if name == "sendMessage"]
+    last_reply = max(order.index(user) for user in chatting)
+    broadcast_after = sum(1 for chat in order[last_reply:] if chat in subscribers)
+    assert broadcast_after >= 30, broadcast_after
