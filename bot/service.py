@@ -25,6 +25,7 @@ from flows.models import (
     CancelBroadcast,
     ComposeEvent,
     ComposeOutcome,
+    Conversation,
     Count,
     CreateDraft,
     DeleteUser,
@@ -156,8 +157,12 @@ class Outreach:
 
     async def profile(self, who: Who) -> Profile:
         """Return the stored profile, creating the user on first contact."""
-        profile = await self.db.users.profile(who.user_id)
-        if profile is None:
+        return (await self._load(who))[0]
+
+    async def _load(self, who: Who) -> tuple[Profile, Conversation]:
+        """Read the user and their place in a flow (one query), creating them on first contact."""
+        found = await self.db.users.load(who.user_id)
+        if found is None:
             keep = self.settings.store_names
             await self.db.users.ensure(
                 who.user_id,
@@ -166,16 +171,18 @@ class Outreach:
                 first_name=who.first_name if keep else None,
                 username=who.username if keep else None,
             )
-            profile = await self.db.users.profile(who.user_id)
-            assert profile is not None
-        return profile.model_copy(update={"role": self.role(who.user_id)})
+            found = await self.db.users.load(who.user_id)
+            assert found is not None
+        profile, conversation = found
+        return profile.model_copy(update={"role": self.role(who.user_id)}), conversation
 
     async def context(self, who: Who) -> Context:
         """Load everything a flow needs for this user."""
+        profile, conversation = await self._load(who)
         return Context(
             content=self.content,
-            profile=await self.profile(who),
-            conversation=await self.db.users.conversation(who.user_id),
+            profile=profile,
+            conversation=conversation,
             faq=self.faq,
             listener=self.listener,
             bot_username=self.bot_username,

@@ -37,24 +37,25 @@ class UserRepo:
             (user_id, lang, iso(now), first_name, username),
         )
 
-    async def profile(self, user_id: int) -> Profile | None:
-        """Return what is stored about a user, or None."""
-        async with self._db.execute(
+    async def load(self, user_id: int) -> tuple[Profile, Conversation] | None:
+        """Return what is stored about a user and their place in a flow, in one query."""
+        rows = await self._db.execute_fetchall(
             "SELECT u.user_id, u.lang, u.first_seen, u.source, u.first_name, u.username,"
             " s.status, s.consent_at, s.consent_method, s.consent_version,"
             " s.changed_at, s.change_method, c.updated_at,"
             " (SELECT group_concat(step || ' ' || at, ',') FROM funnel_events f"
             "  WHERE f.user_id = u.user_id),"
             " (SELECT count(*) FROM broadcast_recipients r"
-            "  WHERE r.user_id = u.user_id AND r.state IN ('sent', 'unknown'))"
+            "  WHERE r.user_id = u.user_id AND r.state IN ('sent', 'unknown')),"
+            " c.state, c.step"
             " FROM users u LEFT JOIN subscriptions s USING (user_id)"
             " LEFT JOIN conversations c USING (user_id) WHERE u.user_id = ?",
             (user_id,),
-        ) as cursor:
-            row = await cursor.fetchone()
+        )
+        row = next(iter(rows), None)
         if row is None:
             return None
-        return Profile(
+        profile = Profile(
             user_id=row[0],
             lang=row[1],
             first_seen=from_iso(row[2]),
@@ -71,6 +72,12 @@ class UserRepo:
             steps=_steps(row[13]),
             broadcasts=row[14],
         )
+        return profile, _conversation(row[15], row[16])
+
+    async def profile(self, user_id: int) -> Profile | None:
+        """Return what is stored about a user, or None."""
+        found = await self.load(user_id)
+        return found[0] if found else None
 
     async def set_language(self, user_id: int, lang: str) -> None:
         """Remember the user's chosen language."""
@@ -84,16 +91,11 @@ class UserRepo:
 
     async def conversation(self, user_id: int) -> Conversation:
         """Return the user's place in a flow (idle when none is stored)."""
-        async with self._db.execute(
+        rows = await self._db.execute_fetchall(
             "SELECT state, step FROM conversations WHERE user_id = ?", (user_id,)
-        ) as cursor:
-            row = await cursor.fetchone()
-        if row is None:
-            return Conversation()
-        try:
-            return Conversation(state=State(row[0]), step=row[1])
-        except ValueError:
-            return Conversation()  # a state a newer or older version wrote: start over
+        )
+        row = next(iter(rows), None)
+        return Conversation() if row is None else _conversation(row[0], row[1])
 
     async def save_conversation(
         self, user_id: int, conversation: Conversation, now: datetime
@@ -136,3 +138,12 @@ def _steps(joined: str | None) -> tuple[tuple[Funnel, datetime], ...]:
         if step in Funnel._value2member_map_:
             steps.append((Funnel(step), from_iso(at)))
     return tuple(sorted(steps, key=lambda item: item[1]))
+
+
+def _conversation(state: str | None, step: int | None) -> Conversation:
+    if state is None:
+        return Conversation()
+    try:
+        return Conversation(state=State(state), step=step or 0)
+    except ValueError:
+        return Conversation()  # a state a newer or older version wrote: start over

@@ -140,6 +140,11 @@ class FakeTelegram:
         # "5xx" answers every send with 502, "drop" closes its connection unanswered and
         # undelivered, until set back to None.
         self.outage: str | None = None
+        # Scripted users (the load benchmark): each chat's next step is sent as soon as the
+        # bot answers its previous one (a new message or an edit), as a person would.
+        self.scripts: dict[int, deque[tuple[str, str]]] = {}
+        self.latencies: list[float] = []  # seconds from a scripted step to the bot's answer
+        self._asked_at: dict[int, float] = {}
         # Inspection.
         self.calls: list[tuple[str, JSONDict]] = []
         self.callback_answers: dict[str, JSONDict] = {}
@@ -205,6 +210,8 @@ class FakeTelegram:
         self._closed = asyncio.Event()
         app = web.Application(client_max_size=64 * 1024 * 1024)
         app.router.add_route("*", "/_fake/stats", self._stats)
+        app.router.add_post("/_fake/script", self._script)
+        app.router.add_post("/_fake/set", self._set)
         app.router.add_route("*", "/{tail:.*}", self._handle)
         self._runner = web.AppRunner(
             app, handler_cancellation=True, access_log=None, shutdown_timeout=1.0
@@ -603,9 +610,55 @@ class FakeTelegram:
                 "count_400": self.count_400,
                 "count_5xx": self.count_5xx,
                 "calls": len(self.calls),
+                "polls": sum(1 for name, _ in self.calls if name == "getUpdates"),
                 "deliveries": {str(k): len(v) for k, v in self.deliveries.items()},
+                "latencies": self.latencies,
+                "scripted_left": sum(
+                    1 for chat in self.scripts if self.scripts[chat] or chat in self._asked_at
+                ),
             }
         )
+
+    async def _script(self, request: web.Request) -> web.Response:
+        """Start scripted users: `{"users": [ids], "steps": [[kind, value], ...]}`.
+
+        A step is `["text", "..."]` (also commands) or `["press", "callback data"]` (on the
+        message the bot last sent or edited in that chat).
+        """
+        body = await request.json()
+        steps = [(str(kind), str(value)) for kind, value in body["steps"]]
+        for user in body["users"]:
+            self.scripts[int(user)] = deque(steps)
+            self._step(int(user), None)
+        return web.json_response({"ok": True})
+
+    async def _set(self, request: web.Request) -> web.Response:
+        """Change faults while running: `{"outage": "5xx"|"drop"|null, "rate": n, "delay": s}`."""
+        body = await request.json()
+        for key in ("outage", "rate", "delay"):
+            if key in body:
+                setattr(self, "rate_limit" if key == "rate" else key, body[key])
+        return web.json_response({"ok": True})
+
+    def _step(self, chat_id: int, message_id: int | None) -> None:
+        """Send the chat's next scripted step, if any."""
+        steps = self.scripts.get(chat_id)
+        if not steps:
+            return
+        kind, value = steps.popleft()
+        self._asked_at[chat_id] = time.monotonic()
+        if kind == "press" and message_id is not None:
+            self.press_button(chat_id, message_id, value)
+        else:
+            self.send_text(chat_id, value)
+
+    def _answered(self, chat_id: int, message_id: int) -> None:
+        """Note the bot's answer to a scripted step and send the next one."""
+        asked = self._asked_at.pop(chat_id, None)
+        if asked is None:
+            return
+        self.latencies.append(time.monotonic() - asked)
+        self._step(chat_id, message_id)
 
     async def _read_params(self, request: web.Request) -> JSONDict:
         """Decode query, form, multipart or JSON fields into typed values."""
@@ -830,6 +883,7 @@ class FakeTelegram:
         self._bot_index[(chat_id, rec["message_id"])] = rec
         self.deliveries.setdefault(chat_id, []).append(dict(rec))
         self.sends_ok += 1
+        self._answered(chat_id, rec["message_id"])
         if self.lose_answer.get(chat_id, 0) > 0:
             self.lose_answer[chat_id] -= 1
             assert self._closed is not None
@@ -921,6 +975,7 @@ class FakeTelegram:
                 rec[key] = value
         rec["edit_date"] = int(time.time())
         rec["edits"] = rec.get("edits", 0) + 1
+        self._answered(rec["chat_id"], rec["message_id"])
         return self._to_telegram(rec)
 
     async def _edit_message_text(self, params: JSONDict) -> JSONDict:
