@@ -46,6 +46,9 @@ logger = logging.getLogger(__name__)
 GLOBAL_RATE = 30.0  # requests a second, all chats together (Telegram's Bot FAQ)
 CHAT_RATE = 1.0  # new messages a second in one chat, once its burst is spent
 CHAT_BURST = 5  # messages one chat may get at once (a reply is often two or three)
+# Requests that may leave back to back when the bot was quiet; beyond them they are spaced
+# evenly, so that delays on the way cannot bunch a second's worth into one second over there.
+GLOBAL_BURST = 4
 # Requests leave at our clock and arrive at Telegram's with varying delays: a window a little
 # longer than a second keeps a burst of GLOBAL_RATE from overlapping the next one over there.
 WINDOW = 1.05
@@ -82,6 +85,9 @@ class SendBudget:
         # `rate` requests per `window`: never more than `rate` in any one second over there.
         self.capacity = max(1, int(rate))
         self.window = window
+        self.interval = window / self.capacity
+        self.tolerance = (min(GLOBAL_BURST, self.capacity) - 1) * self.interval
+        self._next = 0.0  # the global theoretical send time (GCRA), as for each chat
         self.chat_interval = 1.0 / chat_rate
         self.chat_tolerance = (chat_burst - 1) * self.chat_interval
         self.rate_limited = 0  # 429 answers met, for tests and the benchmark
@@ -146,13 +152,14 @@ class SendBudget:
         """Return the seconds until a global slot is free (0 if one is)."""
         while self._sent and self._sent[0] <= now - self.window:
             self._sent.popleft()
-        wait = self._paused_until - now
+        wait = max(self._paused_until, self._next - self.tolerance) - now
         if len(self._sent) >= self.capacity:
             wait = max(wait, self._sent[0] + self.window - now)
         return max(0.0, wait)
 
     def _grant(self, now: float, bulk: bool) -> None:
         self._sent.append(now)
+        self._next = max(self._next, now) + self.interval
         self.granted[bulk] += 1
 
     def _dispatch(self) -> None:
