@@ -1,4 +1,4 @@
-"""Admin commands in Telegram: /optins, /export, /stats, /unanswered, /audit.
+"""Admin commands in Telegram: /optins, /export, /stats, /unanswered, /audit, /reload.
 
 Registered on the StaffRouter with Role.ADMIN: the role is checked on every call (also a
 press on an old page of the list), each call is in the audit log, and anyone else gets the
@@ -7,20 +7,28 @@ answer an unknown command or a stale button gets.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import tempfile
 from datetime import timedelta
 
 from telegram import InputFile, Message, Update
 from telegram.constants import ParseMode
+from telegram.error import TelegramError
 
+from bot.chart import draw_chart
 from bot.context import BotContext
+from bot.reload import describe, reload_content
 from bot.render import send
 from bot.review import export_optins, gather_stats, load_page
 from bot.staff import StaffRouter
 from flows.admin import PAGE_BUTTON, AdminView, parse_page
+from flows.content import ContentError
 from flows.models import Reply, Role
 
 __all__ = ["AUDIT_LINES", "register"]
+
+logger = logging.getLogger(__name__)
 
 AUDIT_LINES = 20
 
@@ -30,9 +38,10 @@ def register(staff: StaffRouter) -> None:
     staff.command("optins", Role.ADMIN, optins)
     staff.button(PAGE_BUTTON, Role.ADMIN, turn_page)
     staff.command("export", Role.ADMIN, export)
-    staff.command("stats", Role.ADMIN, stats)
+    staff.command("stats", Role.ADMIN, stats, locked=False)
     staff.command("unanswered", Role.ADMIN, unanswered)
     staff.command("audit", Role.ADMIN, audit)
+    staff.command("reload", Role.ADMIN, reload, locked=False)
 
 
 def _view(update: Update, context: BotContext) -> AdminView:
@@ -89,10 +98,28 @@ async def export(update: Update, context: BotContext, _: str) -> None:
 
 
 async def stats(update: Update, context: BotContext, _: str) -> None:
-    """Show subscriber counts, new opt-ins, the funnel with conversions, and question counts."""
+    """Show subscriber counts, new opt-ins, the funnel and question counts, then a chart."""
     outreach = context.outreach
-    numbers = await gather_stats(outreach.db, outreach.clock())
-    await _show(update, context, _view(update, context).stats(numbers))
+    async with context.db_lock:
+        now = outreach.clock()
+        numbers = await gather_stats(outreach.db, now)
+    view = _view(update, context)
+    await _show(update, context, view.stats(numbers))
+    chat = update.effective_chat
+    assert chat is not None
+    # Drawn in a thread, outside the database lock: it takes a moment, and longer the first
+    # time (matplotlib loads). Without the picture the numbers above still stand.
+    try:
+        png = await asyncio.to_thread(draw_chart, view.chart(numbers, now.date()))
+    except Exception:
+        logger.exception("the /stats chart could not be drawn")
+        return
+    try:
+        await context.bot.send_photo(
+            chat.id, png, caption=view.chart_caption(), parse_mode=ParseMode.HTML
+        )
+    except TelegramError as exc:
+        logger.warning("the /stats chart was not sent: %s", exc)
 
 
 async def unanswered(update: Update, context: BotContext, _: str) -> None:
@@ -110,3 +137,15 @@ async def audit(update: Update, context: BotContext, _: str) -> None:
     """Show the latest protected actions: when, who, what."""
     entries = await context.outreach.db.audit.latest(AUDIT_LINES)
     await _show(update, context, _view(update, context).audit(entries))
+
+
+async def reload(update: Update, context: BotContext, _: str) -> None:
+    """Read the content folder again: serve it if valid, else list its problems."""
+    try:
+        content = await reload_content(context.bot_data, context.bot)
+    except ContentError as exc:
+        logger.warning("/reload: content not reloaded, %d problems", len(exc.problems))
+        await _show(update, context, _view(update, context).reload_refused(exc.problems))
+        return
+    logger.info("/reload: content reloaded (%s)", describe(content))
+    await _show(update, context, _view(update, context).reloaded(content))

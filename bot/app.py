@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from telegram import BotCommand, BotCommandScopeChat, BotCommandScopeDefault, Message, Update
+from telegram import Message, Update
 from telegram.constants import ChatMemberStatus, ChatType
 from telegram.error import BadRequest, NetworkError, TelegramError
 from telegram.ext import (
@@ -22,12 +22,14 @@ from bot.broadcast import BroadcastSender
 from bot.config import Settings
 from bot.context import BotApp, BotContext, Deps, Running
 from bot.limits import Courier, Gate, SendBudget
+from bot.menus import set_menus
+from bot.reload import unwatch_hangup, watch_hangup
 from bot.render import send
 from bot.service import Outreach, Who
 from bot.staff import StaffAction, StaffRouter
 from bot.transport import AiohttpRequest
 from bot.updates import ChatOrderedProcessor
-from flows.content import STAFF_COMMANDS, Content
+from flows.content import Content
 from flows.engine import is_stop_word
 from flows.models import Command, Event, Press, Role, Text, Unsupported
 from storage import open_database
@@ -42,8 +44,10 @@ RUNNING_UPDATES = 32  # handlers running at once, each in its own chat
 _ALWAYS = frozenset({"unsubscribe"})
 
 
-def build_application(settings: Settings, content: Content | None = None) -> BotApp:
-    """Wire the bot: client, handlers, database lifecycle."""
+def build_application(
+    settings: Settings, content: Content | None = None, *, hangup: bool = False
+) -> BotApp:
+    """Wire the bot: client, handlers, database lifecycle; with `hangup`, reload on SIGHUP."""
     if settings.token is None:
         raise ValueError("TELEGRAM_BOT_TOKEN is not set")
     content = content or load_content(settings.content_dir)
@@ -56,14 +60,17 @@ def build_application(settings: Settings, content: Content | None = None) -> Bot
         outreach.bot_username = app.bot.username
         await outreach.tidy()
         _warn_unverified(content)
-        await _register_commands(app, content)
-        await _register_staff_commands(app, outreach)
+        await set_menus(app.bot, outreach)
         sender = BroadcastSender(settings, content, clock=outreach.clock, budget=deps.budget)
         await sender.start()
         housekeeping = asyncio.create_task(outreach.housekeeping(lock=deps.db_lock))
         deps.running = Running(outreach, sender, housekeeping)
+        if hangup:
+            watch_hangup(app)
 
     async def post_shutdown(app: BotApp) -> None:
+        if hangup:
+            unwatch_hangup()
         if app.bot_data.running is not None:
             await app.bot_data.running.close()
             app.bot_data.running = None
@@ -107,36 +114,6 @@ def register_features(staff: StaffRouter) -> None:
     """Add the organizer and admin commands."""
     admin.register(staff)
     compose.register(staff)
-
-
-async def _register_commands(app: BotApp, content: Content) -> None:
-    """Show the public commands in Telegram's menu, in each offered language."""
-    default = content.campaign.default_language
-    for lang, pack in content.packs.items():
-        commands = [BotCommand(name, text) for name, text in pack.texts.commands.items()]
-        code = None if lang == default else lang
-        await app.bot.set_my_commands(commands, scope=BotCommandScopeDefault(), language_code=code)
-
-
-async def _register_staff_commands(app: BotApp, outreach: Outreach) -> None:
-    """Give each organizer and admin a menu with the commands their role allows."""
-    settings = outreach.settings
-    for user_id in sorted(settings.admin_ids | settings.organizer_ids):
-        role = outreach.role(user_id)
-        profile = await outreach.db.users.profile(user_id)
-        pack = outreach.content.pack(profile.lang if profile else None)
-        allowed = {
-            name: text
-            for name, text in pack.staff.commands.items()
-            if role.includes(Role(STAFF_COMMANDS[name]))
-        }
-        menu = [
-            BotCommand(name, text) for name, text in {**pack.texts.commands, **allowed}.items()
-        ]
-        try:
-            await app.bot.set_my_commands(menu, scope=BotCommandScopeChat(user_id))
-        except TelegramError as exc:  # e.g. they never wrote to the bot: no chat to scope to
-            logger.info("no command menu for a staff member: %s", exc.message)
 
 
 async def _run(
@@ -209,7 +186,10 @@ async def _staff(
             detail = arg if audit_detail is None else audit_detail
             await outreach.db.audit.record(user.id, what, detail[:200], outreach.clock())
             await outreach.db.commit()
-        await entry.action(update, context, arg)
+        if entry.locked:
+            await entry.action(update, context, arg)
+            return True
+    await entry.action(update, context, arg)  # it takes the lock around its database work
     return True
 
 

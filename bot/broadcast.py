@@ -18,7 +18,7 @@ import math
 import time
 import warnings
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TypeVar
@@ -58,7 +58,7 @@ from flows.broadcast import (
     clock_text,
     decide,
 )
-from flows.compose import stop_row
+from flows.compose import achieved_line, broadcast_buttons, stop_row
 from flows.content import BroadcastTexts, Content
 from storage import Database, open_database
 from storage.outbox import Broadcast, Recipient, Result
@@ -91,8 +91,15 @@ def broadcast_rate(settings: Settings) -> float:
     return min(settings.broadcast_rate, FREE_RATE)
 
 
-async def deliver(bot: Bot, chat_id: int, broadcast: Broadcast, *, paid: bool = False) -> None:
-    """Send a broadcast's message to one chat exactly as subscribers see it."""
+async def deliver(
+    bot: Bot,
+    chat_id: int,
+    broadcast: Broadcast,
+    *,
+    paid: bool = False,
+    markup: InlineKeyboardMarkup | None = None,
+) -> None:
+    """Send a broadcast's message (and its buttons) to one chat exactly as subscribers see it."""
     paid_broadcast = True if paid else None
     if broadcast.kind is BroadcastKind.COPY:
         assert broadcast.from_chat_id is not None and broadcast.message_id is not None
@@ -101,11 +108,16 @@ async def deliver(bot: Bot, chat_id: int, broadcast: Broadcast, *, paid: bool = 
             broadcast.from_chat_id,
             broadcast.message_id,
             allow_paid_broadcast=paid_broadcast,
+            reply_markup=markup,
         )
     elif broadcast.kind is BroadcastKind.TEXT:
         assert broadcast.text is not None
         await bot.send_message(
-            chat_id, broadcast.text, parse_mode=ParseMode.HTML, allow_paid_broadcast=paid_broadcast
+            chat_id,
+            broadcast.text,
+            parse_mode=ParseMode.HTML,
+            allow_paid_broadcast=paid_broadcast,
+            reply_markup=markup,
         )
     else:
         raise ValueError(f"broadcast {broadcast.id} has nothing to send")
@@ -162,6 +174,8 @@ class _Job:
     inflight: set[asyncio.Task[None]] = field(default_factory=set)
     meter: RateMeter = field(default_factory=RateMeter)
     live: bool = True  # False once the database says it is no longer 'sending'
+    langs: dict[int, str] = field(default_factory=dict)  # claimed recipients' languages
+    markups: dict[str, InlineKeyboardMarkup | None] = field(default_factory=dict)
 
     @property
     def id(self) -> int:
@@ -306,16 +320,32 @@ class BroadcastSender:
     async def _main(self) -> None:
         while not self._stopping:
             try:
+                await self._start_due()
                 for broadcast_id in await self.db.outbox.unfinished():
                     if self._stopping:
                         break
                     await self._run(broadcast_id)
+                due = await self.db.outbox.next_scheduled()
             except Exception:
                 # Keep the sender alive: the outbox keeps every row's state, so retry later.
                 logger.exception("broadcast sending failed; retrying shortly")
                 await self._nap(5.0)
                 continue
-            await self._nap(IDLE_POLL)
+            wait = IDLE_POLL
+            if due is not None:
+                wait = min(wait, max(0.0, (due - self.clock()).total_seconds()))
+            await self._nap(wait)
+
+    async def _start_due(self) -> None:
+        """Start the scheduled broadcasts whose time has come, each once (the row's state is
+        the guard: a restart finds them 'sending' or still scheduled, never both)."""
+        now = self.clock()
+
+        async def start() -> list[int]:
+            return await self.db.outbox.start_due(now)
+
+        for broadcast_id in await self._locked(start):
+            logger.info("broadcast %d: its scheduled time has come", broadcast_id)
 
     async def _nap(self, seconds: float) -> None:
         """Sleep until woken (new broadcast, cancel, stop) or `seconds` pass."""
@@ -444,7 +474,10 @@ class BroadcastSender:
             job.live = state is BroadcastState.SENDING
             if not job.live:
                 return []
-            return await self.db.outbox.claim(job.id, self.batch, time.time())
+            rows = await self.db.outbox.claim(job.id, self.batch, time.time())
+            if job.broadcast.buttons:  # labelled in each recipient's language
+                job.langs.update(await self.db.users.languages([r.user_id for r in rows]))
+            return rows
 
         for row in await self._locked(work):
             job.queue.append(row)
@@ -472,7 +505,13 @@ class BroadcastSender:
     async def _attempt(self, job: _Job, row: Recipient, slots: asyncio.Semaphore) -> None:
         """Send to one recipient and buffer the outcome."""
         try:
-            await deliver(self.bot, row.chat_id, job.broadcast, paid=self.settings.broadcast_paid)
+            await deliver(
+                self.bot,
+                row.chat_id,
+                job.broadcast,
+                paid=self.settings.broadcast_paid,
+                markup=self._markup(job, job.langs.pop(row.user_id, None)),
+            )
         except Exception as exc:
             result = self._failed(job, row, exc)
         else:
@@ -482,6 +521,16 @@ class BroadcastSender:
         job.results.append(result)
         job.move(RecipientState.SENDING, result.state)
         job.meter.add(time.monotonic(), job.counts.done)
+
+    def _markup(self, job: _Job, lang: str | None) -> InlineKeyboardMarkup | None:
+        """The broadcast's buttons labelled in one language, built once per language."""
+        if not job.broadcast.buttons:
+            return None
+        key = lang or ""
+        if key not in job.markups:
+            rows = broadcast_buttons(self.content, lang, job.broadcast, self.bot.username)
+            job.markups[key] = keyboard(rows)
+        return job.markups[key]
 
     def _failed(self, job: _Job, row: Recipient, exc: Exception) -> Result:
         failure = classify(exc)
@@ -584,6 +633,15 @@ class BroadcastSender:
         self._cancelled.discard(job.id)
         template = job.texts.finished if state is BroadcastState.DONE else job.texts.stopped
         text = self.content.fill(template, **self._values(job, counts))
+        if job.broadcast.buttons:  # taps so far; /broadcasts shows the week that follows
+            achieved = await self.db.outbox.achieved(job.broadcast)
+
+            def say(
+                template: str, trusted: Mapping[str, str] | None = None, **values: object
+            ) -> str:
+                return self.content.say(template, values, trusted)
+
+            text += "\n" + achieved_line(say, job.texts, achieved)
         logger.info("broadcast %d %s: %s", job.id, state, counts)
         await self._show(job, text)
         if job.broadcast.chat_id is not None:

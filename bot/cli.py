@@ -1,4 +1,4 @@
-"""`python -m bot COMMAND`: run, shell, ask, faq, content, optins, db, doctor."""
+"""`python -m bot COMMAND`: run, shell, ask, faq, content, optins, stats, db, doctor."""
 
 from __future__ import annotations
 
@@ -59,6 +59,9 @@ def _parser() -> argparse.ArgumentParser:
     export = optins.add_parser("export", help="write the whole opt-in list (for admins)")
     export.add_argument("--format", choices=("csv", "json"), default="csv")
     export.add_argument("--output", type=Path, help="file to write (default: standard output)")
+    stats = sub.add_parser("stats", help="the admin's /stats as text; --png: also the chart")
+    stats.add_argument("--png", type=Path, metavar="FILE", help="write the /stats chart here")
+    stats.add_argument("--lang", help="the language of the text and the chart")
     db = sub.add_parser("db", help="the database").add_subparsers(dest="action", required=True)
     db.add_parser("migrate", help="bring the schema up to date")
     backup = db.add_parser("backup", help="an online copy of the database (safe while running)")
@@ -144,6 +147,8 @@ def _main(args: argparse.Namespace) -> int:
             return _faq_list(content, args.lang)
         case "db":
             return asyncio.run(_migrate(settings))
+        case "stats":
+            return asyncio.run(_stats(settings, content, args.lang, args.png))
     return 2
 
 
@@ -166,7 +171,7 @@ def _run(settings: Settings, content: Content, *, webhook: bool = False) -> int:
     from bot.app import build_application
     from bot.webhook import ALLOWED_UPDATES, WebhookError
 
-    app = build_application(settings, content)
+    app = build_application(settings, content, hangup=True)
     try:
         if webhook:
             logger.info("serving Telegram at %s by webhook", settings.telegram_api_url)
@@ -302,6 +307,37 @@ async def _export_to_file(db: Database, output: Path, fmt: ExportFormat, *, name
         part.unlink(missing_ok=True)
         raise
     return rows
+
+
+async def _stats(settings: Settings, content: Content, lang: str | None, png: Path | None) -> int:
+    """Print what /stats shows an admin; with `png`, write its chart there too."""
+    from bot.render import plain
+    from bot.review import gather_stats
+    from bot.service import utcnow
+    from flows.admin import AdminView
+    from storage import open_database
+
+    db = await open_database(settings.database_path)
+    try:
+        now = utcnow()
+        numbers = await gather_stats(db, now)
+        detail = f"text{f' and chart to {png}' if png else ''} by {_account()}"
+        await db.audit.record(COMMAND_LINE_ACTOR, "stats", detail[:200], now)
+        await db.commit()
+    finally:
+        await db.close()
+    view = AdminView(content, lang or settings.default_language)
+    print(plain(view.stats(numbers).text))
+    if png is not None:
+        from bot.chart import draw_chart
+
+        try:
+            png.write_bytes(draw_chart(view.chart(numbers, now.date())))
+        except OSError as exc:
+            print(f"stats: cannot write {png}: {exc.strerror}", file=sys.stderr)
+            return 1
+        print(f"chart written to {png}", file=sys.stderr)
+    return 0
 
 
 def _account() -> str:

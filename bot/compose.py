@@ -17,7 +17,7 @@ from telegram.error import BadRequest
 
 from bot.broadcast import deliver
 from bot.context import BotContext
-from bot.render import send
+from bot.render import keyboard, send
 from bot.service import Who
 from bot.staff import StaffRouter
 from flows.models import (
@@ -109,7 +109,7 @@ async def _show(
     if outcome.show is not None:
         shown = outcome.show.broadcast
         try:
-            await deliver(context.bot, chat.id, shown)
+            await deliver(context.bot, chat.id, shown, markup=keyboard(outcome.show.buttons))
         except BadRequest as exc:
             if not outcome.show.preview:
                 raise

@@ -11,7 +11,7 @@ from telegram.ext import Application, CallbackContext, ExtBot
 
 from bot.broadcast import BroadcastSender
 from bot.limits import FloodGate, SendBudget
-from bot.service import Outreach
+from bot.service import Outreach, Prepared
 from bot.staff import StaffRouter
 
 __all__ = ["BotApp", "BotContext", "Deps", "Running"]
@@ -25,6 +25,13 @@ class Running:
     outreach: Outreach
     sender: BroadcastSender
     housekeeping: asyncio.Task[None]
+
+    def use(self, prepared: Prepared) -> None:
+        """Swap the service and the sender to another campaign, both in one step."""
+        self.outreach.use(prepared)
+        # The sender reads its `content` at each use (texts of a broadcast already sending
+        # were taken when it started); it has no swap of its own.
+        self.sender.content = prepared.content
 
     async def close(self) -> None:
         """Stop the purge and the sender, then close the database."""
@@ -47,6 +54,8 @@ class Deps:
         # The service has one connection and one transaction per update: hold this from the
         # first read to the commit, so concurrent updates never share a transaction.
         self.db_lock = asyncio.Lock()
+        # One content reload at a time (/reload and SIGHUP may meet).
+        self.reloading = asyncio.Lock()
         self.running: Running | None = None
 
     @property

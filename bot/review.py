@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from typing import BinaryIO, Literal
 
 from flows.admin import (
+    CHART_DAYS,
     CSV_COLUMNS,
     PAGE_SIZE,
     OptIn,
@@ -47,7 +48,7 @@ async def load_page(db: Database, requested: int, size: int = PAGE_SIZE) -> OptI
 
 
 async def gather_stats(db: Database, now: datetime) -> Stats:
-    """Collect subscriber counts, new opt-ins, the funnel and question counts."""
+    """Collect subscriber counts, new opt-ins (also per day), the funnel and question counts."""
     week = now - timedelta(days=7)
     return Stats(
         statuses=await db.admin.status_counts(),
@@ -57,6 +58,7 @@ async def gather_stats(db: Database, now: datetime) -> Stats:
         funnel_7=await db.admin.funnel_since(week),
         questions_all=await db.questions.totals(),
         questions_7=await db.questions.totals(week),
+        new_per_day=tuple(await db.subscriptions.new_per_day(now, CHART_DAYS)),
     )
 
 

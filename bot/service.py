@@ -39,19 +39,24 @@ from flows.models import (
     RecordFunnel,
     Reply,
     Role,
+    ScheduleBroadcast,
     SetDraftContent,
     SetLanguage,
     SetSource,
     StartBroadcast,
     Status,
     Subscribe,
+    Tap,
     Unsubscribe,
 )
 from storage import Database
 
-__all__ = ["Outreach", "Who", "utcnow"]
+__all__ = ["Outreach", "Prepared", "Who", "prepare", "utcnow"]
 
 logger = logging.getLogger(__name__)
+
+# Broadcasts whose audience is counted for the organizer: not yet started.
+_COUNTED = (BroadcastState.DRAFT, BroadcastState.SCHEDULED)
 
 HOUSEKEEPING_SECONDS = 24 * 3600
 
@@ -76,24 +81,50 @@ class Who:
         return cls(user.id, user.language_code, user.first_name, user.username)
 
 
+@dataclass(frozen=True)
+class Prepared:
+    """A campaign ready to serve: its content and what answering builds from it."""
+
+    content: Content
+    faq: dict[str, FaqIndex]
+    listener: Listener
+
+
+def prepare(content: Content) -> Prepared:
+    """Build the knowledge indexes and the listener of a campaign (CPU-bound; may take a
+    second, so a running bot calls it off the event loop)."""
+    faq = {lang: FaqIndex.from_content(content, lang) for lang in content.packs}
+    return Prepared(content, faq, Listener(content))
+
+
 class Outreach:
     """Runs flows for users, keeping their state in the database."""
+
+    content: Content
+    faq: dict[str, FaqIndex]
+    listener: Listener
 
     def __init__(
         self,
         settings: Settings,
-        content: Content,
+        content: Content | Prepared,
         db: Database,
         *,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.settings = settings
-        self.content = content
         self.db = db
         self.clock = clock
         self.bot_username: str | None = None
-        self.faq = {lang: FaqIndex.from_content(content, lang) for lang in content.packs}
-        self.listener = Listener(content)
+        self.use(content if isinstance(content, Prepared) else prepare(content))
+
+    def use(self, prepared: Prepared) -> None:
+        """Serve another campaign from the next event on, in one step.
+
+        An event being handled keeps the campaign its context was built with; what people
+        are in the middle of is in the database, so their next event continues with this one.
+        """
+        self.content, self.faq, self.listener = prepared.content, prepared.faq, prepared.listener
 
     async def tidy(self) -> None:
         """Drop what may no longer be kept: old questions, silent people, names if not wanted.
@@ -244,16 +275,19 @@ class Outreach:
         elif needs.open_draft:
             broadcast = await outbox.open_draft(who.user_id)
         audience = 0
-        if broadcast is not None and broadcast.state is BroadcastState.DRAFT:
-            audience = await outbox.audience(broadcast.lang)
+        if broadcast is not None and broadcast.state in _COUNTED:
+            audience = await outbox.audience(broadcast.audience, self.clock())
         recent = await outbox.recent(flows.compose.RECENT) if needs.recent else []
+        achieved = {b.id: await outbox.achieved(b) for b, _ in recent if b.started_at}
         ctx = flows.compose.Context(
             member=await self.context(who),
             chat_id=chat_id,
             broadcast=broadcast,
             audience=audience,
             recent=tuple(recent),
+            achieved=achieved,
             pressed=pressed,
+            now=self.clock(),
         )
         return flows.compose.handle(event, ctx)
 
@@ -288,8 +322,8 @@ class Outreach:
                     await self.db.questions.count(name, now)
                 case KeepUnanswered(question=question, lang=lang):
                     await self.db.questions.record_unanswered(question, lang, now)
-                case CreateDraft(chat_id=chat_id, lang=lang, content=content):
-                    draft_id = await self.db.outbox.create_draft(user_id, chat_id, lang, now)
+                case CreateDraft(chat_id=chat_id, plan=plan, content=content):
+                    draft_id = await self.db.outbox.create_draft(user_id, chat_id, plan, now)
                     if content is not None:
                         await self._set_content(draft_id, content)
                         drafted = draft_id
@@ -301,6 +335,11 @@ class Outreach:
                         raise RuntimeError(f"broadcast {broadcast_id} was not a ready draft")
                     if message_id is not None:
                         await self.db.outbox.set_status_message(broadcast_id, message_id)
+                case ScheduleBroadcast(broadcast_id=broadcast_id):
+                    if not await self.db.outbox.schedule(broadcast_id, user_id):
+                        raise RuntimeError(f"broadcast {broadcast_id} was not a ready draft")
+                case Tap(broadcast_id=broadcast_id, button=button):
+                    await self.db.outbox.tap(broadcast_id, button)
                 case CancelBroadcast(broadcast_id=broadcast_id):
                     if not await self.db.outbox.cancel(broadcast_id, now):
                         raise RuntimeError(

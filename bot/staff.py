@@ -30,6 +30,9 @@ class StaffAction:
     role: Role
     action: Action
     audited: bool = True
+    # Run holding the database lock throughout; else the action takes it where it needs it
+    # (it has slow work besides: drawing, reading files).
+    locked: bool = True
 
 
 @dataclass
@@ -40,9 +43,11 @@ class StaffRouter:
     buttons: dict[str, StaffAction] = field(default_factory=dict)
     states: dict[State, StaffAction] = field(default_factory=dict)
 
-    def command(self, name: str, role: Role, action: Action, *, audited: bool = True) -> None:
+    def command(
+        self, name: str, role: Role, action: Action, *, audited: bool = True, locked: bool = True
+    ) -> None:
         """Protect `/name` (its argument is passed on)."""
-        self.commands[name] = StaffAction(role, action, audited)
+        self.commands[name] = StaffAction(role, action, audited, locked)
 
     def button(self, prefix: str, role: Role, action: Action, *, audited: bool = True) -> None:
         """Protect buttons whose data starts with `prefix:` (the full data is passed on)."""

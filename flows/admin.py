@@ -4,21 +4,24 @@ the audit log, and the export's cells. Pure: no Telegram, no database, no clock.
 
 from __future__ import annotations
 
+import html
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, NamedTuple, Protocol
 
 from flows.content import AdminTexts, Content, plain
 from flows.models import COMMAND_LINE_ACTOR, ERASED_ACTOR, Button, Funnel, Reply, Status
 
 __all__ = [
+    "CHART_DAYS",
     "CSV_COLUMNS",
     "PAGE_BUTTON",
     "PAGE_SIZE",
     "AdminView",
     "AuditLine",
+    "Chart",
     "DeclinedQuestion",
     "OptIn",
     "OptInPage",
@@ -33,6 +36,7 @@ __all__ = [
 ]
 
 PAGE_SIZE = 20
+CHART_DAYS = 30  # the /stats picture's new opt-ins per day
 CSV_COLUMNS = (
     "user_id",
     "first_name",
@@ -94,6 +98,20 @@ class Stats:
     funnel_7: Mapping[Funnel, int]
     questions_all: Mapping[str, int]
     questions_7: Mapping[str, int]
+    # New opt-ins on each of the last CHART_DAYS days (UTC), oldest first, zero days included.
+    new_per_day: tuple[tuple[date, int], ...] = ()
+
+
+@dataclass(frozen=True)
+class Chart:
+    """The /stats picture as numbers and plain-text labels, ready to draw."""
+
+    title: str
+    days_title: str
+    days: tuple[tuple[str, int], ...]
+    funnel_title: str
+    funnel: tuple[tuple[str, int], ...]
+    people: str
 
 
 class DeclinedQuestion(Protocol):
@@ -333,6 +351,42 @@ class AdminView:
                 )
             previous = step
         return "\n".join(lines)
+
+    def chart(self, stats: Stats, today: date) -> Chart:
+        """Describe the /stats picture: new opt-ins per day and the all-time funnel."""
+        t = self.texts
+        labels = t.steps.model_dump()
+        days = tuple(
+            (self._plain(t.chart_day, month=f"{d.month:02d}", day=f"{d.day:02d}"), count)
+            for d, count in stats.new_per_day
+        )
+        return Chart(
+            title=self._plain(t.chart_title, date=today.isoformat()),
+            days_title=self._plain(t.chart_new, days=len(days)),
+            days=days,
+            funnel_title=self._plain(t.chart_funnel),
+            funnel=tuple((plain(labels[s.value]), stats.funnel_all.get(s, 0)) for s in Funnel),
+            people=self._plain(t.chart_people),
+        )
+
+    def chart_caption(self) -> str:
+        """Caption the /stats picture."""
+        return self.say(self.texts.chart_caption)
+
+    def _plain(self, text: str, **values: object) -> str:
+        """Fill a text for a place that shows no HTML (the chart)."""
+        return plain(self.content.fill(text, **{k: str(v) for k, v in values.items()}))
+
+    def reloaded(self, content: Content) -> Reply:
+        """Say what a /reload loaded: the languages and the size of the knowledge file."""
+        entries = sum(len(pack.faq) for pack in content.packs.values())
+        languages = ", ".join(content.languages)
+        return Reply(text=self.say(self.texts.reload_done, languages=languages, entries=entries))
+
+    def reload_refused(self, problems: Sequence[str]) -> Reply:
+        """List why a /reload was refused, one `file:line: reason` a line."""
+        head = self.say(self.texts.reload_refused, count=len(problems))
+        return Reply(text=_fit(head, [html.escape(problem) for problem in problems]))
 
     def unanswered(self, questions: Sequence[DeclinedQuestion], days: int) -> Reply:
         """List the questions declined most often, most asked first."""

@@ -9,7 +9,6 @@ from __future__ import annotations
 import math
 import re
 from collections import deque
-from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -18,7 +17,6 @@ __all__ = [
     "BroadcastKind",
     "BroadcastState",
     "ButtonAction",
-    "Compose",
     "Counts",
     "Decision",
     "Failure",
@@ -30,18 +28,17 @@ __all__ = [
     "clock_text",
     "decide",
     "parse_button",
-    "parse_compose",
 ]
 
 MAX_CALLBACK_BYTES = 64
-_BUTTON = re.compile(r"bc:(send|test|cancel):([1-9][0-9]{0,17})")
-_LANG = re.compile(r"^lang=([A-Za-z]{2})(?:\s+(.*))?$", re.DOTALL)
+_BUTTON = re.compile(r"bc:(send|test|cancel|schedule):([1-9][0-9]{0,17})")
 
 
 class BroadcastState(StrEnum):
     """Where a broadcast is; a draft becomes `sending` exactly once."""
 
     DRAFT = "draft"
+    SCHEDULED = "scheduled"  # a ready draft confirmed to start by itself at its time
     SENDING = "sending"
     DONE = "done"
     CANCELLED = "cancelled"
@@ -82,6 +79,7 @@ class ButtonAction(StrEnum):
     SEND = "send"
     TEST = "test"
     CANCEL = "cancel"
+    SCHEDULE = "schedule"
 
 
 @dataclass(frozen=True)
@@ -229,27 +227,6 @@ def clock_text(seconds: float | None) -> str:
     hours, rest = divmod(total, 3600)
     minutes, secs = divmod(rest, 60)
     return f"{hours}:{minutes:02}:{secs:02}" if hours else f"{minutes}:{secs:02}"
-
-
-@dataclass(frozen=True)
-class Compose:
-    """A parsed `/broadcast [lang=xx] [TEXT]`: the target language (None: all) and text."""
-
-    lang: str | None
-    text: str
-    bad_lang: str | None = None
-
-
-def parse_compose(arg: str, languages: Sequence[str]) -> Compose:
-    """Split an optional leading `lang=xx` from the broadcast text."""
-    text = arg.strip()
-    match = _LANG.match(text)
-    if match is None:
-        return Compose(lang=None, text=text)
-    lang, rest = match.group(1).lower(), (match.group(2) or "").strip()
-    if lang not in languages:
-        return Compose(lang=None, text=rest, bad_lang=lang)
-    return Compose(lang=lang, text=rest)
 
 
 def button_data(action: ButtonAction, broadcast_id: int) -> str:

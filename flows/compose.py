@@ -9,7 +9,11 @@ gave a draft its content with `Drafted`, in the same transaction, for the previe
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
+import html
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from flows import engine
 from flows.broadcast import (
@@ -18,10 +22,11 @@ from flows.broadcast import (
     Counts,
     button_data,
     parse_button,
-    parse_compose,
 )
-from flows.content import BroadcastTexts
+from flows.content import BroadcastTexts, Content
 from flows.models import (
+    Achieved,
+    Audience,
     Audit,
     Broadcast,
     Button,
@@ -40,18 +45,32 @@ from flows.models import (
     PreviewFailed,
     Reply,
     Role,
+    ScheduleBroadcast,
     SetDraftContent,
     ShowBroadcast,
     StartBroadcast,
     State,
     Text,
 )
+from flows.options import parse_compose
 
-__all__ = ["RECENT", "Context", "Needs", "handle", "may_touch", "needs", "stop_row"]
+__all__ = [
+    "RECENT",
+    "Context",
+    "Needs",
+    "achieved_line",
+    "broadcast_buttons",
+    "describe",
+    "handle",
+    "may_touch",
+    "needs",
+    "stop_row",
+]
 
 RECENT = 10  # broadcasts shown by /broadcasts
 _STARTED = (BroadcastState.SENDING, BroadcastState.DONE)
-_CANCELLABLE = (BroadcastState.DRAFT, BroadcastState.SENDING)
+_CANCELLABLE = (BroadcastState.DRAFT, BroadcastState.SCHEDULED, BroadcastState.SENDING)
+_WAITING = (BroadcastState.DRAFT, BroadcastState.SCHEDULED)  # ready, not started
 
 
 @dataclass(frozen=True)
@@ -72,7 +91,9 @@ class Context:
     broadcast: Broadcast | None = None  # the one the event is about (see `needs`)
     audience: int = 0  # active subscribers it would reach, when it is a draft
     recent: tuple[tuple[Broadcast, Counts], ...] = ()
+    achieved: dict[int, Achieved] = field(default_factory=dict)  # for the recent ones
     pressed: int | None = None  # the message whose button was pressed, when it is known
+    now: datetime | None = None  # the service's clock, for times typed in words
 
     @property
     def texts(self) -> BroadcastTexts:
@@ -125,20 +146,33 @@ def handle(event: ComposeEvent, ctx: Context) -> ComposeOutcome:
 
 
 def _compose(arg: str, ctx: Context) -> ComposeOutcome:
-    """`/broadcast [lang=xx] [TEXT]`: a draft of TEXT, or wait for the message to copy."""
-    texts, languages = ctx.texts, ctx.member.content.languages
-    parsed = parse_compose(arg, languages)
-    if parsed.bad_lang is not None:
-        return _say(
-            ctx, texts.bad_language, language=parsed.bad_lang, languages=", ".join(languages)
-        )
+    """`/broadcast [OPTIONS] [TEXT]`: a draft of TEXT, or wait for the message to copy."""
+    texts, content = ctx.texts, ctx.member.content
+    assert ctx.now is not None, "the service gives the broadcast flow its clock"
+    parsed = parse_compose(
+        arg,
+        content.languages,
+        now=ctx.now,
+        timezone=content.campaign.timezone,
+        lang=ctx.member.pack.code,
+    )
+    match parsed.problem_kind:
+        case "language":
+            languages = ", ".join(content.languages)
+            return _say(ctx, texts.bad_language, language=parsed.problem, languages=languages)
+        case "time":
+            return _say(ctx, texts.bad_time, when=parsed.problem)
+        case "past":
+            return _say(ctx, texts.past_time, when=parsed.problem)
+        case "option":
+            return _say(ctx, texts.bad_option, option=parsed.problem)
     if not parsed.text:
         return ComposeOutcome(
             conversation=Conversation(state=State.COMPOSING_BROADCAST),
             replies=(Reply(text=ctx.member.say(texts.prompt)),),
-            effects=(CreateDraft(chat_id=ctx.chat_id, lang=parsed.lang),),
+            effects=(CreateDraft(chat_id=ctx.chat_id, plan=parsed.plan),),
         )
-    draft = CreateDraft(chat_id=ctx.chat_id, lang=parsed.lang, content=DraftText(text=parsed.text))
+    draft = CreateDraft(chat_id=ctx.chat_id, plan=parsed.plan, content=DraftText(text=parsed.text))
     return ComposeOutcome(conversation=Conversation(), replies=(), effects=(draft,))
 
 
@@ -159,7 +193,7 @@ def _composed(message_id: int, text: str | None, ctx: Context) -> ComposeOutcome
         )
     content = DraftCopy(from_chat_id=ctx.chat_id, message_id=message_id)
     effect: Effect = (
-        CreateDraft(chat_id=ctx.chat_id, lang=None, content=content)
+        CreateDraft(chat_id=ctx.chat_id, content=content)
         if draft is None
         else SetDraftContent(broadcast_id=draft.id, content=content)
     )
@@ -174,20 +208,28 @@ def _preview(ctx: Context) -> ComposeOutcome:
     audience = _audience(ctx, draft)
     test = _button(texts.buttons.test, ButtonAction.TEST, draft.id)
     cancel = _button(texts.buttons.cancel, ButtonAction.CANCEL, draft.id)
-    if ctx.audience:
+    if ctx.audience and draft.send_at is not None:
+        schedule = _button(texts.buttons.schedule, ButtonAction.SCHEDULE, draft.id)
+        text = ctx.member.say(
+            texts.confirm_scheduled,
+            recipients=ctx.audience,
+            trusted={"audience": audience, **_when(ctx, draft.send_at)},
+        )
+        row: tuple[Button, ...] = (schedule, test, cancel)
+    elif ctx.audience:
         send = _button(texts.buttons.send, ButtonAction.SEND, draft.id)
         text = ctx.member.say(
             texts.confirm, recipients=ctx.audience, trusted={"audience": audience}
         )
-        row: tuple[Button, ...] = (send, test, cancel)
+        row = (send, test, cancel)
     else:
         text = ctx.member.say(texts.no_recipients, trusted={"audience": audience})
         row = (test, cancel)
     return ComposeOutcome(
         conversation=ctx.member.conversation,
         replies=(Reply(text=text, buttons=(row,)),),
-        effects=(Audit(action="broadcast.draft", detail=f"id={draft.id} kind={draft.kind}"),),
-        show=ShowBroadcast(broadcast=draft, preview=True),
+        effects=(Audit(action="broadcast.draft", detail=_detail(draft)),),
+        show=ShowBroadcast(broadcast=draft, preview=True, buttons=_buttons_for(ctx, draft)),
     )
 
 
@@ -220,6 +262,8 @@ def _press(data: str, ctx: Context) -> ComposeOutcome:
     match button[0]:
         case ButtonAction.SEND:
             return _send(broadcast, ctx)
+        case ButtonAction.SCHEDULE:
+            return _schedule(broadcast, ctx)
         case ButtonAction.TEST:
             return _test(broadcast, ctx)
         case ButtonAction.CANCEL:
@@ -229,7 +273,7 @@ def _press(data: str, ctx: Context) -> ComposeOutcome:
 def _send(broadcast: Broadcast, ctx: Context) -> ComposeOutcome:
     """Start the broadcast once: only its author's ready draft starts."""
     texts = ctx.texts
-    ready = broadcast.state is BroadcastState.DRAFT and broadcast.has_content
+    ready = broadcast.state in _WAITING and broadcast.has_content
     if not ready or broadcast.author_id != ctx.user_id:
         template = texts.already_started if broadcast.state in _STARTED else texts.not_available
         return _say(ctx, template, id=broadcast.id)
@@ -254,6 +298,28 @@ def _send(broadcast: Broadcast, ctx: Context) -> ComposeOutcome:
     )
 
 
+def _schedule(broadcast: Broadcast, ctx: Context) -> ComposeOutcome:
+    """Confirm the draft to start by itself at its time; the confirmation says when."""
+    texts = ctx.texts
+    ready = broadcast.state is BroadcastState.DRAFT and broadcast.has_content
+    if not ready or broadcast.send_at is None or broadcast.author_id != ctx.user_id:
+        template = texts.already_started if broadcast.state in _STARTED else texts.not_available
+        return _say(ctx, template, id=broadcast.id)
+    text = ctx.member.say(
+        texts.scheduled,
+        id=broadcast.id,
+        trusted={"audience": _audience(ctx, broadcast), **_when(ctx, broadcast.send_at)},
+    )
+    return ComposeOutcome(
+        conversation=ctx.member.conversation,
+        replies=(Reply(text=text, buttons=_waiting_row(texts, broadcast.id), edit=True),),
+        effects=(
+            ScheduleBroadcast(broadcast_id=broadcast.id),
+            Audit(action="broadcast.schedule", detail=_detail(broadcast)),
+        ),
+    )
+
+
 def _test(broadcast: Broadcast, ctx: Context) -> ComposeOutcome:
     """Send the draft to the organizer's own chat only."""
     if not broadcast.has_content:
@@ -262,7 +328,7 @@ def _test(broadcast: Broadcast, ctx: Context) -> ComposeOutcome:
         conversation=ctx.member.conversation,
         replies=(Reply(text=ctx.member.say(ctx.texts.test_sent)),),
         effects=(Audit(action="broadcast.test", detail=f"id={broadcast.id}"),),
-        show=ShowBroadcast(broadcast=broadcast),
+        show=ShowBroadcast(broadcast=broadcast, buttons=_buttons_for(ctx, broadcast)),
     )
 
 
@@ -271,7 +337,7 @@ def _cancel(broadcast: Broadcast, ctx: Context) -> ComposeOutcome:
     if broadcast.state not in _CANCELLABLE:
         return _say(ctx, ctx.texts.not_available)
     replies: tuple[Reply, ...] = ()
-    if broadcast.state is BroadcastState.DRAFT and ctx.pressed is not None:
+    if broadcast.state in _WAITING and ctx.pressed is not None:
         text = ctx.member.say(ctx.texts.draft_cancelled, id=broadcast.id)
         replies = (Reply(text=text, edit=True),)
     # A running broadcast: the sender replaces the status message with its summary.
@@ -290,11 +356,13 @@ def _cancel(broadcast: Broadcast, ctx: Context) -> ComposeOutcome:
 
 
 def _list(ctx: Context) -> ComposeOutcome:
-    """`/broadcasts`: the recent broadcasts with their counts."""
+    """`/broadcasts`: the recent broadcasts with their counts, what each achieved, and
+    buttons to send a scheduled one now or cancel it."""
     texts, say = ctx.texts, ctx.member.say
     if not ctx.recent:
         return _say(ctx, texts.list_empty)
     lines = [say(texts.list_title)]
+    rows: list[tuple[Button, ...]] = []
     for broadcast, counts in ctx.recent:
         lines.append(
             say(
@@ -312,17 +380,111 @@ def _list(ctx: Context) -> ComposeOutcome:
                 unknown=counts.unknown,
             )
         )
-    return _say_text(ctx, "\n".join(lines))
+        if broadcast.state is BroadcastState.SCHEDULED and broadcast.send_at is not None:
+            lines.append(say(texts.list_scheduled, trusted=_when(ctx, broadcast.send_at)))
+            rows += _waiting_row(texts, broadcast.id, numbered=True)
+        if broadcast.started_at is not None:
+            lines.append(achieved_line(ctx.member.say, texts, ctx.achieved.get(broadcast.id)))
+    return ComposeOutcome(
+        conversation=ctx.member.conversation,
+        replies=(Reply(text="\n".join(lines), buttons=tuple(rows)),),
+    )
+
+
+def achieved_line(say: Callable[..., str], texts: BroadcastTexts, done: Achieved | None) -> str:
+    """One line: taps per button, and how many acted or unsubscribed within a week."""
+    done = done or Achieved()
+    names = texts.button_names
+    taps = ", ".join(f"{names.get(b, b)} {n}" for b, n in sorted(done.taps.items()))
+    return say(
+        texts.achieved,
+        trusted={"taps": html.escape(taps) or texts.taps_none},
+        acted=done.acted,
+        unsubscribed=done.unsubscribed,
+    )
 
 
 # -- helpers -------------------------------------------------------------------------------
 
 
 def _audience(ctx: Context, broadcast: Broadcast) -> str:
-    if broadcast.lang is None:
-        return ctx.member.say(ctx.texts.audience_all)
-    name = ctx.member.content.pack(broadcast.lang).texts.language_name
-    return ctx.member.say(ctx.texts.audience_lang, trusted={"language": name})
+    """Say in words who the broadcast reaches (the conditions combine with "and")."""
+    return describe(ctx.member, ctx.texts, broadcast.audience)
+
+
+def describe(member: engine.Context, texts: BroadcastTexts, audience: Audience) -> str:
+    """Say an audience in the organizer's words, e.g. "language: Spanish, who have not acted"."""
+    say = member.say
+    if audience.lang is None:
+        parts = [say(texts.audience_all)]
+    else:
+        name = member.content.pack(audience.lang).texts.language_name
+        parts = [say(texts.audience_lang, trusted={"language": name})]
+    if audience.source is not None:
+        parts.append(say(texts.audience_source, source=audience.source))
+    if audience.acted is not None:
+        parts.append(say(texts.audience_acted if audience.acted else texts.audience_not_acted))
+    if audience.joined_days is not None:
+        parts.append(say(texts.audience_joined, days=audience.joined_days))
+    return ", ".join(parts)
+
+
+def _when(ctx: Context, moment: datetime) -> dict[str, str]:
+    """The `when` and `timezone` of a text: weekday, date and time in the campaign's zone."""
+    zone = ctx.member.content.campaign.timezone
+    local = moment.astimezone(ZoneInfo(zone))
+    weekday = ctx.texts.weekdays[local.weekday()]
+    return {"when": html.escape(f"{weekday} {local:%Y-%m-%d %H:%M}"), "timezone": zone}
+
+
+def _detail(broadcast: Broadcast) -> str:
+    """The audit log's words for a broadcast: id, kind, audience, time, buttons."""
+    a = broadcast.audience
+    parts = [f"id={broadcast.id}", f"kind={broadcast.kind}"]
+    parts += [f"{k}={v}" for k, v in a.model_dump().items() if v is not None]
+    if broadcast.send_at is not None:
+        parts.append(f"at={broadcast.send_at:%Y-%m-%dT%H:%M}Z")
+    parts += [f"button={b}" for b in broadcast.buttons]
+    return " ".join(parts)
+
+
+def _buttons_for(ctx: Context, broadcast: Broadcast) -> tuple[tuple[Button, ...], ...]:
+    member = ctx.member
+    return broadcast_buttons(member.content, member.pack.code, broadcast, member.bot_username)
+
+
+def broadcast_buttons(
+    content: Content, lang: str | None, broadcast: Broadcast, bot_username: str | None
+) -> tuple[tuple[Button, ...], ...]:
+    """The buttons under a broadcast, labelled in `lang`: "act" and "learn" open those flows
+    in the bot and count the tap; a link back to the bot carries the broadcast's id in its
+    deep link (counted as "link"); any other link is just a link."""
+    labels = content.pack(lang).texts.buttons
+    rows: list[tuple[Button, ...]] = []
+    for kind in broadcast.buttons:
+        if kind in ("act", "learn"):
+            label = labels.act if kind == "act" else labels.learn
+            rows.append((Button(label=label, data=f"bb:{broadcast.id}:{kind}"),))
+            continue
+        url = kind
+        bot = content.bot_link(bot_username)
+        if url.split("?", 1)[0].rstrip("/").lower() == bot.lower():
+            url = content.bot_link(bot_username, f"bb{broadcast.id}")
+        rows.append((Button(label=labels.link, url=url),))
+    return tuple(rows)
+
+
+def _waiting_row(
+    texts: BroadcastTexts, broadcast_id: int, *, numbered: bool = False
+) -> tuple[tuple[Button, ...], ...]:
+    """Send now or cancel a scheduled broadcast (numbered where several are listed)."""
+    suffix = f" #{broadcast_id}" if numbered else ""
+    return (
+        (
+            _button(texts.buttons.send_now + suffix, ButtonAction.SEND, broadcast_id),
+            _button(texts.buttons.cancel + suffix, ButtonAction.CANCEL, broadcast_id),
+        ),
+    )
 
 
 def _button(label: str, action: ButtonAction, broadcast_id: int) -> Button:

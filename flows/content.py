@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, ClassVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -60,6 +61,7 @@ STAFF_COMMANDS = {
     "stats": "admin",
     "unanswered": "admin",
     "audit": "admin",
+    "reload": "admin",
 }
 # Things people say to the bot itself, each answered with a text of texts.yaml.
 INTENTS = ("thanks", "greeting", "help")
@@ -121,6 +123,8 @@ class Campaign(_Model):
     bot_username: str = Field(min_length=1, description="fallback for {bot_link} offline")
     links: dict[str, str] = Field(default_factory=dict)
     contacts: dict[str, Contact] = Field(default_factory=dict)
+    # Where the campaign happens: times organizers type ("tomorrow 9am") are read here.
+    timezone: str = "America/New_York"
 
     @property
     def values(self) -> dict[str, str]:
@@ -130,6 +134,15 @@ class Campaign(_Model):
     def unverified(self) -> list[str]:
         """Return the names of the contacts no organizer has confirmed yet."""
         return [name for name, contact in self.contacts.items() if contact.verified is None]
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r} (e.g. America/New_York)") from None
+        return value
 
     @field_validator("languages")
     @classmethod
@@ -164,6 +177,7 @@ class Buttons(_Model):
     mydata: str = Text
     delete_confirm: str = Text
     delete_cancel: str = Text
+    link: str = Text  # under a broadcast, a link the organizer added
 
 
 class Texts(_Model):
@@ -339,12 +353,15 @@ class BroadcastButtons(_Model):
     test: str = Text
     cancel: str = Text
     stop: str = Text
+    schedule: str = Text
+    send_now: str = Text
 
 
 class BroadcastStates(_Model):
     """How a broadcast's state is named in lists."""
 
     draft: str = Text
+    scheduled: str = Text
     sending: str = Text
     done: str = Text
     cancelled: str = Text
@@ -372,6 +389,14 @@ class BroadcastTexts(_Model):
             "elapsed",
             "state",
             "created",
+            "option",
+            "when",
+            "timezone",
+            "source",
+            "days",
+            "taps",
+            "acted",
+            "unsubscribed",
         }
     )
 
@@ -382,6 +407,20 @@ class BroadcastTexts(_Model):
     no_recipients: str = Text
     audience_all: str = Text
     audience_lang: str = Text
+    audience_source: str = Text
+    audience_acted: str = Text
+    audience_not_acted: str = Text
+    audience_joined: str = Text
+    bad_option: str = Text
+    bad_time: str = Text
+    past_time: str = Text
+    confirm_scheduled: str = Text
+    scheduled: str = Text
+    list_scheduled: str = Text
+    achieved: str = Text
+    taps_none: str = Text
+    button_names: dict[str, str] = Field(default_factory=dict)  # act, learn, link
+    weekdays: list[str] = Field(min_length=7, max_length=7)
     preview_failed: str = Text
     test_sent: str = Text
     draft_cancelled: str = Text
@@ -448,6 +487,10 @@ class AdminTexts(_Model):
             "actor",
             "action",
             "detail",
+            "month",
+            "day",
+            "languages",
+            "entries",
         }
     )
 
@@ -477,6 +520,15 @@ class AdminTexts(_Model):
     audit_empty: str = Text
     audit_command_line: str = Text
     audit_erased: str = Text
+    # The /stats picture: plain text (no HTML), drawn in the chart.
+    chart_title: str = Text
+    chart_new: str = Text
+    chart_day: str = Text
+    chart_people: str = Text
+    chart_funnel: str = Text
+    chart_caption: str = Field(min_length=1, max_length=1024)
+    reload_done: str = Text
+    reload_refused: str = Text
 
 
 class StaffTexts(_Model):

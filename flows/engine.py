@@ -30,6 +30,7 @@ from flows.models import (
     State,
     Status,
     Subscribe,
+    Tap,
     Text,
     Unsubscribe,
     Unsupported,
@@ -41,6 +42,9 @@ __all__ = ["COMMANDS", "Context", "Verdict", "answer", "handle", "is_stop_word"]
 
 MAX_QUESTION = 1000
 _PAYLOAD = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+# A broadcast's button (`bb:12:act`) or its link back to the bot (`/start bb12`).
+_BROADCAST_BUTTON = re.compile(r"([1-9][0-9]{0,17}):(act|learn)")
+_FROM_BROADCAST = re.compile(r"bb([1-9][0-9]{0,17})")
 
 
 def handle(event: Event, ctx: Context) -> Outcome:
@@ -70,7 +74,10 @@ def _command(name: str, arg: str, ctx: Context) -> Outcome:
 def _start(ctx: Context, arg: str) -> Outcome:
     effects: list[Effect] = [RecordFunnel(step=Funnel.STARTED)]
     payload = arg.strip()
-    if payload and _PAYLOAD.match(payload) and ctx.profile.source is None:
+    tapped = _FROM_BROADCAST.fullmatch(payload)
+    if tapped:  # a broadcast's link back to the bot: counted, not a source
+        effects.append(Tap(broadcast_id=int(tapped.group(1)), button="link"))
+    elif payload and _PAYLOAD.match(payload) and ctx.profile.source is None:
         effects.append(SetSource(source=payload))
     texts = ctx.pack.texts
     replies = [Reply(text=ctx.say(texts.welcome), buttons=menu_buttons(ctx))]
@@ -276,6 +283,10 @@ def _press(data: str, ctx: Context) -> Outcome:
             return yourdata.mydata(ctx)
         case "del", answer:
             return yourdata.delete(ctx, answer)
+        case "bb", button if tapped := _BROADCAST_BUTTON.fullmatch(button):
+            target = _act(ctx) if tapped.group(2) == "act" else _learn(ctx)
+            tap = Tap(broadcast_id=int(tapped.group(1)), button=tapped.group(2))
+            return target.model_copy(update={"effects": (*target.effects, tap)})
     return old_button(ctx)
 
 

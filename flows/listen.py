@@ -10,7 +10,9 @@ word it starts.
 
 An emergency is an alarm word, or an enforcement actor with presence or an action, or a
 person just taken; a calm question (what a word means, the past, a what-if) is not one,
-unless the message also says it is happening now.
+unless the message also says it is happening now. A calm term starting with `~` says the
+message is about something else altogether (ice on the road, a movie, a dream, what happens
+every time), and outweighs even the words for now.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ _TARGET_LENGTH = 4  # a long typo may still stand for a short listed word ("migr
 _TWO_TYPOS = 9
 _YEAR = re.compile(r"(?:19|20)\d\d")  # a year: the past, or a plan
 _SHOUT = re.compile(r"!{2,}|\?{3,}")
+_ASIDE = "~"  # marks a calm term that outweighs the time words too
 _Pattern = tuple[str, ...]  # one listed term, word by word; a word may end in "*"
 
 
@@ -176,7 +179,10 @@ class _Urgent:
         self.alarms, self.actors, self.actions = terms("alarms"), terms("actors"), terms("actions")
         self.taken, self.people, self.they = terms("taken"), terms("people"), terms("they")
         self.now, self.recent = terms("now"), terms("recent")
-        self.distress, self.calm = terms("distress"), terms("calm")
+        self.distress = terms("distress")
+        calm = [term for words in lists for term in words.calm]
+        self.calm = _Terms(term for term in calm if not term.startswith(_ASIDE))
+        self.aside = _Terms(term[1:] for term in calm if term.startswith(_ASIDE))
 
     def all(self) -> tuple[_Terms, ...]:
         return (
@@ -190,6 +196,7 @@ class _Urgent:
             self.recent,
             self.distress,
             self.calm,
+            self.aside,
         )
 
     def heard(self, tokens: list[str], shouted: bool, asked: bool = False) -> bool:
@@ -217,6 +224,8 @@ class _Urgent:
         if not strong:
             # "ICE", "MIGRA!", "la migra": a message that is only an actor is a call for help.
             return bool(tokens) and len(tokens) <= 2 and actor and not asked
+        if found(self.aside, tokens):  # "the ice on the sidewalk this morning"
+            return False
         calm = found(self.calm, tokens) or any(_YEAR.fullmatch(token) for token in tokens)
         return now or not calm
 

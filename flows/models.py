@@ -12,6 +12,8 @@ from flows.broadcast import BroadcastKind, BroadcastState
 __all__ = [
     "COMMAND_LINE_ACTOR",
     "ERASED_ACTOR",
+    "Achieved",
+    "Audience",
     "Audit",
     "Broadcast",
     "Button",
@@ -33,12 +35,14 @@ __all__ = [
     "Funnel",
     "KeepUnanswered",
     "Outcome",
+    "Plan",
     "Press",
     "PreviewFailed",
     "Profile",
     "RecordFunnel",
     "Reply",
     "Role",
+    "ScheduleBroadcast",
     "SetDraftContent",
     "SetLanguage",
     "SetSource",
@@ -47,6 +51,7 @@ __all__ = [
     "State",
     "Status",
     "Subscribe",
+    "Tap",
     "Text",
     "Unsubscribe",
     "Unsupported",
@@ -148,10 +153,47 @@ class Broadcast(_Frozen):
     started_at: datetime | None
     finished_at: datetime | None
     status_message_id: int | None
+    source: str | None = None
+    acted: bool | None = None
+    joined_days: int | None = None
+    send_at: datetime | None = None  # when the organizer asked for it to go out
+    buttons: tuple[str, ...] = ()  # "act", "learn", or a link, under the message
 
     @property
     def has_content(self) -> bool:
         return self.kind is not None
+
+    @property
+    def audience(self) -> Audience:
+        return Audience(
+            lang=self.lang, source=self.source, acted=self.acted, joined_days=self.joined_days
+        )
+
+
+class Audience(_Frozen):
+    """Who a broadcast reaches: active subscribers, narrowed by each condition that is set."""
+
+    lang: str | None = None
+    source: str | None = None  # the deep-link source they came from
+    acted: bool | None = None  # have said "I did it" (True) or not yet (False)
+    joined_days: int | None = None  # subscribed within this many days before it starts
+
+
+class Achieved(_Frozen):
+    """What a broadcast led to, in counts only: taps per button, and recipients who acted or
+    unsubscribed within a week after it started."""
+
+    taps: dict[str, int] = {}
+    acted: int = 0
+    unsubscribed: int = 0
+
+
+class Plan(_Frozen):
+    """What an organizer chose besides the message: audience, time and buttons."""
+
+    audience: Audience = Audience()
+    send_at: datetime | None = None
+    buttons: tuple[str, ...] = ()
 
 
 # -- events --------------------------------------------------------------------------------
@@ -284,10 +326,10 @@ DraftContent = DraftText | DraftCopy
 
 
 class CreateDraft(_Frozen):
-    """Open a draft by the user, shown in `chat_id`, for subscribers in `lang` (None: all)."""
+    """Open a draft by the user, shown in `chat_id`, for the plan's audience, time, buttons."""
 
     chat_id: int
-    lang: str | None
+    plan: Plan = Plan()
     content: DraftContent | None = None  # None: the next message will be its content
 
 
@@ -301,6 +343,19 @@ class StartBroadcast(_Frozen):
 
     broadcast_id: int
     status_message_id: int | None = None  # the message the sender edits with its progress
+
+
+class ScheduleBroadcast(_Frozen):
+    """Confirm a ready draft to start by itself at its `send_at`."""
+
+    broadcast_id: int
+
+
+class Tap(_Frozen):
+    """Count one tap on a broadcast's button (nothing says who tapped)."""
+
+    broadcast_id: int
+    button: str
 
 
 class CancelBroadcast(_Frozen):
@@ -328,6 +383,8 @@ Effect = (
     | CreateDraft
     | SetDraftContent
     | StartBroadcast
+    | ScheduleBroadcast
+    | Tap
     | CancelBroadcast
     | Audit
 )
@@ -350,6 +407,7 @@ class ShowBroadcast(_Frozen):
 
     broadcast: Broadcast
     preview: bool = False
+    buttons: tuple[tuple[Button, ...], ...] = ()  # under it, as in the organizer's language
 
 
 class ComposeOutcome(Outcome):

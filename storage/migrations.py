@@ -160,6 +160,30 @@ MIGRATIONS: list[tuple[str, str]] = [
     UPDATE unanswered_questions SET asked_on = substr(asked_on, 1, 10);
     """,
     ),
+    # Audiences, scheduling, buttons and what each broadcast achieved.
+    (
+        "m007_broadcast_plans",
+        """
+    -- Who a broadcast reaches besides its language (NULL: no condition), when it should go
+    -- out, and the buttons under it. A scheduled broadcast is a ready draft with scheduled = 1
+    -- (the state's CHECK predates it): it moves to 'sending' once, at send_at.
+    ALTER TABLE broadcasts ADD COLUMN source TEXT;
+    ALTER TABLE broadcasts ADD COLUMN acted INTEGER;
+    ALTER TABLE broadcasts ADD COLUMN joined_days INTEGER;
+    ALTER TABLE broadcasts ADD COLUMN send_at TEXT;
+    ALTER TABLE broadcasts ADD COLUMN scheduled INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE broadcasts ADD COLUMN buttons TEXT NOT NULL DEFAULT '';
+    CREATE INDEX broadcasts_due ON broadcasts(scheduled, send_at) WHERE scheduled = 1;
+    CREATE INDEX users_by_source ON users(source);
+    -- Taps on a broadcast's buttons: counts only, nothing says who tapped.
+    CREATE TABLE broadcast_taps (
+        broadcast_id  INTEGER NOT NULL REFERENCES broadcasts(id) ON DELETE CASCADE,
+        button        TEXT NOT NULL,
+        count         INTEGER NOT NULL,
+        PRIMARY KEY (broadcast_id, button)
+    ) WITHOUT ROWID;
+    """,
+    ),
 ]
 
 

@@ -4,23 +4,34 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import aiosqlite
 
 from flows.broadcast import BroadcastKind, BroadcastState, Counts, RecipientState
-from flows.models import Broadcast
+from flows.models import Achieved, Audience, Broadcast, Plan
 from storage._time import from_iso, iso
 
-__all__ = ["Broadcast", "OutboxRepo", "Recipient", "Result"]
+__all__ = ["ACHIEVED_DAYS", "Broadcast", "OutboxRepo", "Recipient", "Result"]
 
-# Who a broadcast reaches: active subscribers (not the terminal chat's user 0), in its
-# language if it has one. Counted for the preview and used to fill the outbox: one definition.
-_AUDIENCE = "s.status = 'active' AND s.user_id > 0 AND (:lang IS NULL OR u.lang = :lang)"
+# Who a broadcast reaches: active subscribers (not the terminal chat's user 0), narrowed by
+# each condition of its audience that is set. Counted for the preview and again to fill the
+# outbox when it starts: one definition.
+_AUDIENCE = (
+    "s.status = 'active' AND s.user_id > 0"
+    " AND (:lang IS NULL OR u.lang = :lang)"
+    " AND (:source IS NULL OR u.source = :source)"
+    " AND (:acted IS NULL OR :acted = EXISTS (SELECT 1 FROM funnel_events f"
+    "      WHERE f.user_id = s.user_id AND f.step = 'acted'))"
+    " AND (:joined_since IS NULL OR s.consent_at >= :joined_since)"
+)
+_AUDIENCE_COLUMNS = "lang, source, acted, joined_days"
+ACHIEVED_DAYS = 7  # what a broadcast achieved: acts and unsubscribes within this many days
 
 _COLUMNS = (
     "id, author_id, chat_id, state, kind, text, from_chat_id, message_id, lang,"
-    " created_at, started_at, finished_at, status_message_id"
+    " created_at, started_at, finished_at, status_message_id,"
+    " source, acted, joined_days, send_at, scheduled, buttons"
 )
 
 
@@ -46,11 +57,14 @@ class Result:
 
 
 def _broadcast(row: Sequence) -> Broadcast:
+    state = BroadcastState(row[3])
+    if state is BroadcastState.DRAFT and row[17]:
+        state = BroadcastState.SCHEDULED
     return Broadcast(
         id=row[0],
         author_id=row[1],
         chat_id=row[2],
-        state=BroadcastState(row[3]),
+        state=state,
         kind=BroadcastKind(row[4]) if row[4] else None,
         text=row[5],
         from_chat_id=row[6],
@@ -60,7 +74,25 @@ def _broadcast(row: Sequence) -> Broadcast:
         started_at=from_iso(row[10]) if row[10] else None,
         finished_at=from_iso(row[11]) if row[11] else None,
         status_message_id=row[12],
+        source=row[13],
+        acted=None if row[14] is None else bool(row[14]),
+        joined_days=row[15],
+        send_at=from_iso(row[16]) if row[16] else None,
+        buttons=tuple(row[18].split()) if row[18] else (),
     )
+
+
+def _audience(audience: Audience, now: datetime) -> dict[str, object]:
+    """The parameters of `_AUDIENCE` for an audience counted or filled at `now`."""
+    since = None
+    if audience.joined_days is not None:
+        since = iso(now - timedelta(days=audience.joined_days))
+    return {
+        "lang": audience.lang,
+        "source": audience.source,
+        "acted": None if audience.acted is None else int(audience.acted),
+        "joined_since": since,
+    }
 
 
 class OutboxRepo:
@@ -81,13 +113,26 @@ class OutboxRepo:
             await self._db.execute("BEGIN IMMEDIATE")
 
     async def create_draft(
-        self, author_id: int, chat_id: int, lang: str | None, now: datetime
+        self, author_id: int, chat_id: int, plan: Plan | str | None, now: datetime
     ) -> int:
-        """Create an empty draft and return its id."""
+        """Create an empty draft for a plan (or just a language, None: all); return its id."""
+        if not isinstance(plan, Plan):
+            plan = Plan(audience=Audience(lang=plan))
+        a = plan.audience
         cursor = await self._db.execute(
-            "INSERT INTO broadcasts (author_id, chat_id, state, lang, created_at)"
-            " VALUES (?, ?, 'draft', ?, ?)",
-            (author_id, chat_id, lang, iso(now)),
+            "INSERT INTO broadcasts (author_id, chat_id, state, created_at,"
+            f" {_AUDIENCE_COLUMNS}, send_at, buttons) VALUES (?, ?, 'draft', ?, ?, ?, ?, ?, ?, ?)",
+            (
+                author_id,
+                chat_id,
+                iso(now),
+                a.lang,
+                a.source,
+                None if a.acted is None else int(a.acted),
+                a.joined_days,
+                iso(plan.send_at) if plan.send_at else None,
+                " ".join(plan.buttons),
+            ),
         )
         assert cursor.lastrowid is not None
         return cursor.lastrowid
@@ -125,44 +170,104 @@ class OutboxRepo:
             row = await cursor.fetchone()
         return _broadcast(row) if row else None
 
-    async def audience(self, lang: str | None) -> int:
-        """Count the active subscribers a broadcast to `lang` (None: all) would reach."""
-        async with self._db.execute(
+    async def audience(self, audience: Audience | str | None, now: datetime) -> int:
+        """Count the active subscribers an audience (or a language, None: all) holds at `now`."""
+        if not isinstance(audience, Audience):
+            audience = Audience(lang=audience)
+        rows = await self._db.execute_fetchall(
             f"SELECT count(*) FROM subscriptions s JOIN users u USING (user_id) WHERE {_AUDIENCE}",
-            {"lang": lang},
-        ) as cursor:
-            row = await cursor.fetchone()
-        return int(row[0]) if row else 0
-
-    async def _lang(self, broadcast_id: int) -> str | None:
-        async with self._db.execute(
-            "SELECT lang FROM broadcasts WHERE id = ?", (broadcast_id,)
-        ) as cursor:
-            row = await cursor.fetchone()
-        return row[0] if row else None
-
-    async def start(self, broadcast_id: int, author_id: int, now: datetime) -> int | None:
-        """Move a draft to 'sending' and fill its outbox; None if it was not a ready draft."""
-        cursor = await self._db.execute(
-            "UPDATE broadcasts SET state = 'sending', started_at = ?"
-            " WHERE id = ? AND author_id = ? AND state = 'draft' AND kind IS NOT NULL",
-            (iso(now), broadcast_id, author_id),
+            _audience(audience, now),
         )
-        if cursor.rowcount != 1:
+        return int(next(iter(rows))[0])
+
+    async def start(self, broadcast_id: int, author_id: int | None, now: datetime) -> int | None:
+        """Move a ready draft (scheduled or not) to 'sending' and fill its outbox with the
+        audience as it is now; None if it was not one. `author_id` None: whoever wrote it."""
+        found = await self.get(broadcast_id)
+        cursor = await self._db.execute(
+            "UPDATE broadcasts SET state = 'sending', started_at = ?, scheduled = 0"
+            " WHERE id = ? AND (? IS NULL OR author_id = ?) AND state = 'draft'"
+            " AND kind IS NOT NULL",
+            (iso(now), broadcast_id, author_id, author_id),
+        )
+        if cursor.rowcount != 1 or found is None:
             return None
         cursor = await self._db.execute(
             "INSERT INTO broadcast_recipients (broadcast_id, user_id, chat_id)"
             " SELECT :id, s.user_id, s.user_id FROM subscriptions s JOIN users u USING (user_id)"
             f" WHERE {_AUDIENCE}",
-            {"id": broadcast_id, "lang": await self._lang(broadcast_id)},
+            {"id": broadcast_id, **_audience(found.audience, now)},
         )
         return cursor.rowcount
+
+    async def schedule(self, broadcast_id: int, author_id: int) -> bool:
+        """Confirm the author's ready draft to start by itself at its send_at."""
+        cursor = await self._db.execute(
+            "UPDATE broadcasts SET scheduled = 1 WHERE id = ? AND author_id = ?"
+            " AND state = 'draft' AND kind IS NOT NULL AND send_at IS NOT NULL",
+            (broadcast_id, author_id),
+        )
+        return cursor.rowcount == 1
+
+    async def start_due(self, now: datetime) -> list[int]:
+        """Start every scheduled broadcast whose time has come; return their ids."""
+        rows = await self._db.execute_fetchall(
+            "SELECT id FROM broadcasts WHERE scheduled = 1 AND state = 'draft' AND send_at <= ?"
+            " ORDER BY send_at, id",
+            (iso(now),),
+        )
+        return [row[0] for row in rows if await self.start(row[0], None, now) is not None]
+
+    async def next_scheduled(self) -> datetime | None:
+        """Return when the next scheduled broadcast is due, or None."""
+        rows = await self._db.execute_fetchall(
+            "SELECT min(send_at) FROM broadcasts WHERE scheduled = 1 AND state = 'draft'"
+        )
+        value = next(iter(rows))[0]
+        return from_iso(value) if value else None
+
+    async def tap(self, broadcast_id: int, button: str) -> None:
+        """Count one tap on a broadcast's button, if the broadcast exists."""
+        await self._db.execute(
+            "INSERT INTO broadcast_taps (broadcast_id, button, count)"
+            " SELECT id, ?, 1 FROM broadcasts WHERE id = ?"
+            " ON CONFLICT (broadcast_id, button) DO UPDATE SET count = count + 1",
+            (button, broadcast_id),
+        )
+
+    async def achieved(self, broadcast: Broadcast) -> Achieved:
+        """Count taps, and recipients who acted or unsubscribed within ACHIEVED_DAYS after it."""
+        taps = {
+            row[0]: row[1]
+            for row in await self._db.execute_fetchall(
+                "SELECT button, count FROM broadcast_taps WHERE broadcast_id = ?",
+                (broadcast.id,),
+            )
+        }
+        if broadcast.started_at is None:
+            return Achieved(taps=taps)
+        start = iso(broadcast.started_at)
+        end = iso(broadcast.started_at + timedelta(days=ACHIEVED_DAYS))
+        rows = await self._db.execute_fetchall(
+            "SELECT"
+            " (SELECT count(*) FROM broadcast_recipients r JOIN funnel_events f"
+            "  ON f.user_id = r.user_id AND f.step = 'acted'"
+            "  WHERE r.broadcast_id = :id AND r.state IN ('sent', 'unknown')"
+            "  AND f.at >= :start AND f.at < :end),"
+            " (SELECT count(*) FROM broadcast_recipients r JOIN subscriptions s"
+            "  ON s.user_id = r.user_id AND s.status = 'unsubscribed'"
+            "  WHERE r.broadcast_id = :id AND r.state IN ('sent', 'unknown')"
+            "  AND s.changed_at >= :start AND s.changed_at < :end)",
+            {"id": broadcast.id, "start": start, "end": end},
+        )
+        acted, unsubscribed = next(iter(rows))
+        return Achieved(taps=taps, acted=acted, unsubscribed=unsubscribed)
 
     async def cancel(self, broadcast_id: int, now: datetime) -> bool:
         """Cancel a draft or a running broadcast; tell whether it was one."""
         cursor = await self._db.execute(
             "UPDATE broadcasts SET state = 'cancelled',"
-            " finished_at = CASE WHEN state = 'draft' THEN ? ELSE finished_at END"
+            " finished_at = CASE WHEN state = 'draft' THEN ? ELSE finished_at END, scheduled = 0"
             " WHERE id = ? AND state IN ('draft', 'sending')",
             (iso(now), broadcast_id),
         )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import UTC, date, datetime, timedelta
 
 import aiosqlite
 
@@ -52,3 +52,20 @@ class SubscriptionRepo:
             " WHERE user_id = ? AND status = 'active'",
             [(iso(now), method, user_id) for user_id in user_ids],
         )
+
+    async def new_per_day(self, now: datetime, days: int) -> list[tuple[date, int]]:
+        """Count consents given (or renewed) on each UTC day of the last `days`, today last.
+
+        Days when nobody opted in are there with 0, so a chart's days are evenly spaced.
+        """
+        today = now.astimezone(UTC).date()
+        first = today - timedelta(days=days - 1)
+        # A range on the consent index, grouped by the stored text's day part.
+        async with self._db.execute(
+            "SELECT substr(consent_at, 1, 10), count(*) FROM subscriptions"
+            " WHERE consent_at >= ? AND consent_at < ? GROUP BY 1",
+            (first.isoformat(), (today + timedelta(days=1)).isoformat()),
+        ) as cursor:
+            found = {row[0]: row[1] async for row in cursor}
+        each = [first + timedelta(days=n) for n in range(days)]
+        return [(d, found.get(d.isoformat(), 0)) for d in each]

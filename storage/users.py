@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 import aiosqlite
@@ -78,6 +79,16 @@ class UserRepo:
         """Return what is stored about a user, or None."""
         found = await self.load(user_id)
         return found[0] if found else None
+
+    async def languages(self, user_ids: Sequence[int]) -> dict[int, str]:
+        """Return each user's language (users not found are left out)."""
+        if not user_ids:
+            return {}
+        marks = ", ".join("?" * len(user_ids))
+        rows = await self._db.execute_fetchall(
+            f"SELECT user_id, lang FROM users WHERE user_id IN ({marks})", tuple(user_ids)
+        )
+        return {row[0]: row[1] for row in rows}
 
     async def set_language(self, user_id: int, lang: str) -> None:
         """Remember the user's chosen language."""

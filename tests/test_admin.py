@@ -19,7 +19,9 @@ from tests.botkit import TOKEN, buttons, reply_to, running
 from tests.fake_telegram import FakeTelegram
 
 ADMIN, ORGANIZER, STRANGER = 1001, 2002, 5551
-COMMANDS = ("optins", "optins 2", "optins x", "export", "stats", "unanswered", "audit")
+COMMANDS = (
+    "optins", "optins 2", "optins x", "export", "stats", "unanswered", "audit", "reload",
+)  # fmt: skip
 HOSTILE = '=HYPERLINK("http://evil.example","x")'
 
 
@@ -93,7 +95,7 @@ async def test_others_get_the_unknown_command_answer(
         for data in ("optins:2", "optins:1", "optins:x"):
             assert _seen(await _press(fake, user, message, data)) == stale, data
     assert fake.documents(user) == []
-    assert not any(name == "sendDocument" for name, _ in fake.calls)
+    assert not any(name in ("sendDocument", "sendPhoto") for name, _ in fake.calls)
     assert await _audit_rows(admin_settings) == []
 
 
@@ -151,9 +153,14 @@ async def test_an_admin_sees_stats_questions_and_the_audit(
 ) -> None:
     await _seed(admin_settings)
     async with running(admin_settings):
-        stats = await _answer(fake, ADMIN, "stats")
+        fake.send_command(ADMIN, "stats")
+        await fake.wait_for(lambda: any(m.get("photo") for m in fake.messages(ADMIN)))
+        stats, chart = fake.messages(ADMIN)[-2:]
         assert "Subscribers: 27 subscribed, 0 unsubscribed, 0 blocked" in stats["text"]
         assert "New opt-ins: 27 in the last 7 days" in stats["text"]
+        assert chart["method"] == "sendPhoto" and "New opt-ins per day" in chart["caption"]
+        (photo,) = [params["photo"] for name, params in fake.calls if name == "sendPhoto"]
+        assert photo["data"].startswith(b"\x89PNG\r\n\x1a\n") and len(photo["data"]) > 10_000
         unanswered = await _answer(fake, ADMIN, "unanswered")
         assert "2× <i>is the hotline free</i>" in unanswered["text"]
         assert "old question" not in unanswered["text"]

@@ -1,4 +1,5 @@
-"""`python -m bot optins export`: both formats, to a file and to standard output, audited."""
+"""`python -m bot optins export`: both formats, to a file and to standard output, audited;
+`python -m bot stats [--png FILE]`: the admin's numbers as text, and the chart."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import csv
 import io
 import json
 import stat
+import struct
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -92,3 +94,24 @@ async def test_to_a_private_file(seeded: Path, isolated: Path, fmt: str) -> None
 def test_an_unknown_format_is_refused(isolated: Path) -> None:
     result = bot("optins", "export", "--format", "xlsx")
     assert result.returncode == 2 and "invalid choice" in result.stderr
+
+
+async def test_stats_prints_the_numbers_and_writes_the_chart(seeded: Path, isolated: Path) -> None:
+    target = isolated / "stats.png"
+    result = bot("stats", "--png", str(target))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("Campaign numbers\n")
+    assert "Subscribers: 1 subscribed, 0 unsubscribed, 1 blocked the bot." in result.stdout
+    assert "<b>" not in result.stdout and f"chart written to {target}" in result.stderr
+    png = target.read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and png[12:16] == b"IHDR"
+    assert struct.unpack(">II", png[16:24]) == (800, 800)
+    [(actor, action, detail)] = await _audit(seeded)
+    assert (actor, action) == (0, "stats") and detail.startswith(f"text and chart to {target} by ")
+
+
+def test_stats_in_another_language_without_a_chart(seeded: Path, isolated: Path) -> None:
+    result = bot("stats", "--lang", "es")
+    assert result.returncode == 0, result.stderr
+    assert "Suscripciones: 1 suscritas, 0 dadas de baja, 1 bloquearon el bot." in result.stdout
+    assert list(isolated.glob("*.png")) == []

@@ -8,19 +8,23 @@ import json
 import re
 import shutil
 import sqlite3
-from datetime import UTC, datetime, timedelta
+import struct
+from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 
+from bot.chart import draw_chart
 from bot.render import plain
 from bot.review import export_optins, gather_stats, load_page
 from flows.admin import (
     CSV_COLUMNS,
     PAGE_SIZE,
     AdminView,
+    Chart,
     OptIn,
     OptInPage,
+    Stats,
     clamp_page,
     csv_cells,
     neutralize,
@@ -261,6 +265,63 @@ async def test_stats_match_the_events(db: Database, content: Content) -> None:
     assert "Learned about S-Comm: 2 (50.0% of the step above)" in week
     assert "Asked a question: 1 (50.0% of the step above)" in week
     assert "6 answered, 1 declined; last 7 days 1 answered, 1 declined" in text
+
+
+async def test_new_opt_ins_per_day_include_the_days_with_none(db: Database) -> None:
+    today = NOW.replace(hour=0)  # 2026-11-28 00:00 UTC
+    for user_id, at in (
+        (1, today - timedelta(seconds=4 * 86400 + 1)),  # 11-23 23:59:59: before the 5 days
+        (2, today - timedelta(days=4)),  # 11-24 00:00:00
+        (3, today - timedelta(days=3, seconds=1)),  # 11-24 23:59:59
+        (4, today - timedelta(days=2, hours=-6)),  # 11-26
+        (5, today),  # 11-28, the first second of today
+        (6, NOW),  # 11-28 12:00
+    ):
+        left = Status.UNSUBSCRIBED if user_id == 4 else Status.ACTIVE
+        await add_subscriber(db, user_id, at, status=left)
+    await db.commit()
+    expected = [
+        (date(2026, 11, 24), 2),
+        (date(2026, 11, 25), 0),
+        (date(2026, 11, 26), 1),  # consent given that day, withdrawn since: still counted
+        (date(2026, 11, 27), 0),
+        (date(2026, 11, 28), 2),
+    ]
+    assert await db.subscriptions.new_per_day(NOW, 5) == expected
+    boston = NOW.astimezone(timezone(timedelta(hours=-5)))  # the same moment: days are UTC
+    assert await db.subscriptions.new_per_day(boston, 5) == expected
+    assert await db.subscriptions.new_per_day(NOW, 1) == expected[-1:]
+    month = (await gather_stats(db, NOW)).new_per_day
+    assert len(month) == 30 and month[0] == (date(2026, 10, 30), 0)
+    assert month[-6:] == ((date(2026, 11, 23), 1), *expected)
+    assert sum(n for _, n in month) == 6
+
+
+def test_the_chart_is_labelled_in_the_admins_language(content: Content) -> None:
+    stats = Stats(
+        statuses={}, new_7=0, new_30=3, funnel_all={Funnel.STARTED: 9, Funnel.ACTED: 2},
+        funnel_7={}, questions_all={}, questions_7={},
+        new_per_day=((date(2026, 11, 27), 1), (date(2026, 11, 28), 2)),
+    )  # fmt: skip
+    chart = AdminView(content, "es").chart(stats, date(2026, 11, 28))
+    assert chart.title == "Cifras de la campaña, 2026-11-28 (UTC)"
+    assert chart.days == (("27/11", 1), ("28/11", 2))
+    assert chart.days_title == "Nuevas suscripciones por día, últimos 2 días"
+    assert chart.funnel[0] == ("Empezaron", 9) and chart.funnel[3][1] == 2
+    assert [count for _, count in chart.funnel] == [9, 0, 0, 2, 0]
+    assert chart.people == "Personas"
+    english = AdminView(content, "en").chart(stats, date(2026, 11, 28))
+    assert english.days[0] == ("11/27", 1) and english.funnel[0] == ("Started", 9)
+
+
+def test_the_chart_is_a_png_whatever_its_labels_say() -> None:
+    chart = Chart(
+        title="Fee $5 & more $", days_title="ação, año", days=(("a$b", 0),) * 30,
+        funnel_title="<b>not html</b>", funnel=(("x", 0), ("y", 10**6)), people="$",
+    )  # fmt: skip
+    png = draw_chart(chart)
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and png[12:16] == b"IHDR"
+    assert struct.unpack(">II", png[16:24]) == (800, 800)
 
 
 async def test_a_funnel_with_nobody_shows_no_percentages(db: Database, content: Content) -> None:

@@ -37,9 +37,9 @@ from flows.broadcast import (
     clock_text,
     decide,
     parse_button,
-    parse_compose,
 )
 from flows.models import Command, Composed, Press, PreviewFailed, State, Status
+from flows.options import parse_compose
 from storage import Database, open_database
 from storage.migrations import migrate
 from storage.outbox import Result
@@ -199,8 +199,8 @@ def test_retry_after_is_read_as_seconds_in_either_form(monkeypatch: pytest.Monke
     ],
 )
 def test_parse_compose(arg: str, lang: str | None, text: str, bad: str | None) -> None:
-    parsed = parse_compose(arg, ["en", "es"])
-    assert (parsed.lang, parsed.text, parsed.bad_lang) == (lang, text, bad)
+    parsed = parse_compose(arg, ["en", "es"], now=NOW, timezone="America/New_York", lang="en")
+    assert (parsed.plan.audience.lang, parsed.text, parsed.problem) == (lang, text, bad)
 
 
 @pytest.mark.parametrize(
@@ -270,8 +270,8 @@ async def test_a_draft_starts_once_with_a_snapshot_of_the_audience(db: Database)
     assert await db.outbox.start(empty, 99, NOW) is None  # no content yet
     draft = await db.outbox.create_draft(99, 99, "en", NOW)
     await db.outbox.set_text(draft, "hi")
-    assert await db.outbox.audience("en") == 9
-    assert await db.outbox.audience(None) == 12
+    assert await db.outbox.audience("en", NOW) == 9
+    assert await db.outbox.audience(None, NOW) == 12
     assert await db.outbox.start(draft, 42, NOW) is None  # not the author
     assert await db.outbox.start(draft, 99, NOW) == 9
     assert await db.outbox.start(draft, 99, NOW) is None  # pressing Send again
@@ -353,7 +353,8 @@ async def test_a_database_from_before_broadcasts_gets_the_outbox(tmp_path: Path)
         async with db.connection.execute(
             "SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'broadcast%'"
         ) as cursor:
-            assert sorted([r[0] async for r in cursor]) == ["broadcast_recipients", "broadcasts"]
+            found = sorted([r[0] async for r in cursor])
+            assert found == ["broadcast_recipients", "broadcast_taps", "broadcasts"]
     finally:
         await db.close()
 
@@ -438,7 +439,7 @@ async def test_the_message_after_a_bare_broadcast_fills_the_open_draft(
     outcome = await outreach.compose(ORGANIZER, Composed(message_id=5), chat_id=2002)
     assert outcome.show is not None and outcome.show.broadcast.message_id == 5
     assert await _broadcasts(db) == [(1, "draft", "copy", None, "es", None)]
-    assert ("broadcast.draft", "id=1 kind=copy") in await _audit(db)
+    assert ("broadcast.draft", "id=1 kind=copy lang=es") in await _audit(db)
 
 
 async def test_hold_keeps_other_writers_out_until_the_commit(db: Database) -> None:

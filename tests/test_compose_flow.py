@@ -13,6 +13,7 @@ from flows.compose import Context, Needs, handle, may_touch, needs
 from flows.content import BroadcastTexts, Content
 from flows.listen import Listener
 from flows.models import (
+    Audience,
     Audit,
     Broadcast,
     CancelBroadcast,
@@ -25,6 +26,7 @@ from flows.models import (
     DraftCopy,
     Drafted,
     DraftText,
+    Plan,
     Press,
     PreviewFailed,
     Profile,
@@ -76,6 +78,9 @@ def broadcast(which: str, broadcast_id: int = 1, lang: str | None = None) -> Bro
     )
 
 
+SPANISH = Plan(audience=Audience(lang="es"))
+
+
 def run(
     content: Content,
     event: ComposeEvent,
@@ -89,6 +94,7 @@ def run(
     """Run the flow as the service would, with `loaded` as what it read from storage."""
     profile = Profile(user_id=user, lang="en", first_seen=NOW, status=status, role=role)
     member = engine.Context(content, profile, conversation, {}, Listener(content))
+    loaded.setdefault("now", NOW)
     return handle(event, Context(member=member, chat_id=user, **loaded))
 
 
@@ -116,18 +122,29 @@ def labels(outcome: ComposeOutcome) -> list[tuple[str | None, str | None]]:
 @pytest.mark.parametrize(
     ("arg", "reply", "effects", "state"),
     [
-        ("", "prompt", [CreateDraft(chat_id=ORG, lang=None)], State.COMPOSING_BROADCAST),
-        ("lang=es", "prompt", [CreateDraft(chat_id=ORG, lang="es")], State.COMPOSING_BROADCAST),
+        ("", "prompt", [CreateDraft(chat_id=ORG)], State.COMPOSING_BROADCAST),
+        (
+            "lang=es",
+            "prompt",
+            [CreateDraft(chat_id=ORG, plan=Plan(audience=Audience(lang="es")))],
+            State.COMPOSING_BROADCAST,
+        ),
         (
             "Rally at <b>noon</b>",
             None,
-            [CreateDraft(chat_id=ORG, lang=None, content=DraftText(text="Rally at <b>noon</b>"))],
+            [CreateDraft(chat_id=ORG, content=DraftText(text="Rally at <b>noon</b>"))],
             State.IDLE,
         ),
         (
             "lang=es\nHola a todos",
             None,
-            [CreateDraft(chat_id=ORG, lang="es", content=DraftText(text="Hola a todos"))],
+            [
+                CreateDraft(
+                    chat_id=ORG,
+                    plan=Plan(audience=Audience(lang="es")),
+                    content=DraftText(text="Hola a todos"),
+                )
+            ],
             State.IDLE,
         ),
         # An unknown language creates nothing and leaves the organizer where they were.
@@ -157,7 +174,7 @@ COPY = DraftCopy(from_chat_id=ORG, message_id=55)
         (None, 3, Status.NONE, [SetDraftContent(broadcast_id=3, content=COPY)], []),
         ("Rally!", 3, Status.NONE, [SetDraftContent(broadcast_id=3, content=COPY)], []),
         # The draft is gone (erased, or never made): the message still becomes one, for all.
-        (None, None, Status.NONE, [CreateDraft(chat_id=ORG, lang=None, content=COPY)], []),
+        (None, None, Status.NONE, [CreateDraft(chat_id=ORG, content=COPY)], []),
         # STOP drops the broadcast and, as everywhere, unsubscribes.
         (
             "stop",
@@ -223,7 +240,8 @@ def test_a_new_draft_is_previewed_with_its_count_and_buttons(
     ]
     names = texts(content).buttons
     assert labels(outcome) == [(getattr(names, b), f"bc:{b}:4") for b in buttons]
-    assert list(outcome.effects) == [Audit(action="broadcast.draft", detail="id=4 kind=text")]
+    detail = "id=4 kind=text" + (f" lang={lang}" if lang else "")
+    assert list(outcome.effects) == [Audit(action="broadcast.draft", detail=detail)]
     assert outcome.conversation == Conversation()
 
 

@@ -265,6 +265,98 @@ def test_calm_questions_about_the_same_words_are_not_emergencies(
     assert Count(name="urgent") not in outcome.effects
 
 
+@pytest.fixture(scope="module")
+def listener(content: Content) -> Listener:
+    return Listener(content)
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        # An event noun stands for the enforcers: raid, checkpoint, operativo, retén, blitz.
+        pytest.param("they raided the car wash my cousin works at", id="event-en"),
+        pytest.param("hay un reten de migracion en la salida del pueblo", id="event-es"),
+        pytest.param("tem blitz da imigracao na saida da cidade", id="event-pt"),
+        # "there is" + an actor.
+        pytest.param("theres agents at the laundromat on main st", id="there-is-en"),
+        # An actor at a place: any "is at", and everyday places (bodega, colmado, lava jato).
+        pytest.param("ICE is at my grandma's house", id="is-at-en"),
+        pytest.param("feds at the bodega asking everybody for id", id="place-en"),
+        pytest.param("hay uniformados en el colmado pidiendo papeles", id="place-es"),
+        pytest.param("a imigracao ta na padaria pedindo documento", id="place-pt"),
+        # Regional names for the enforcers and their look.
+        pytest.param("los de migracion andan en el barrio tocando puertas", id="migracion-es"),
+        pytest.param("la perrera anda rondando la cuadra", id="perrera-es"),
+        pytest.param("a dude in a green uniform is checking papers at the train", id="uniform"),
+        # Vehicles blocking, people jumping out; raids as verbs (invade, stormed, cayó, caiu).
+        pytest.param("3 unmarked cars blocking our driveway, guys in vests getting out", id="van"),
+        pytest.param("cayo la migra en la obra, todos corriendo", id="cayo-es"),
+        pytest.param("os federais invadiram o predio aqui do lado", id="invadir-pt"),
+        pytest.param("cercaram a casa do meu vizinho, tem uns caras de colete", id="cercar-pt"),
+        pytest.param("me tienen rodeado el edificio, son de inmigracion", id="rodear-es"),
+        # Taking someone, in slang and misspelt: cogieron, trincaron, detubieron, pegaram.
+        pytest.param("lo cogieron a mi pana en la bomba, estaba en el carwash", id="coger-es"),
+        pytest.param("trincaron a mi viejo en el taller", id="trincar-es"),
+        pytest.param("detubieron a mi hermanito saliendo de la escuela", id="b-for-v-es"),
+        pytest.param("tan sacando gente de los apartamentos de enfrente", id="sacar-es"),
+        pytest.param("se estan llevando a unos muchachos de la esquina", id="llevarse-es"),
+        pytest.param("acabaram de prender meu padrasto na obra", id="acabaram-pt"),
+        pytest.param("deixaram meu marido preso no check-in", id="held-pt"),
+        pytest.param("tao pegando a galera na saida do metro", id="pessoal-pt"),
+        pytest.param("immigration stopped my brother in law and they keeping him", id="kept-en"),
+        pytest.param("they rounding up people at the farm", id="rounding-en"),
+        # Kin and neighbours in slang: mi jefa, mi cipote, mi bicho, minha coroa, my bf.
+        pytest.param("se llevaron a mi jefa del trabajo, la subieron a una camioneta", id="jefa"),
+        pytest.param("agarraron a mi cipote en la parada del bus", id="cipote-es"),
+        pytest.param("levaram minha coroa do trabalho agora pouco", id="coroa-pt"),
+        pytest.param("they got my bf at the home depot parking lot", id="bf-en"),
+        # Ongoing: for an hour, lleva una hora, faz uma hora; a lawyer needed now.
+        pytest.param(
+            "tem uma viatura e um carro preto parado na porta faz uma hora", id="an-hour-pt"
+        ),
+        pytest.param("they took my tio at work, we need a lawyer", id="lawyer-en"),
+    ],
+)
+def test_the_listener_hears_each_family_of_emergency(listener: Listener, message: str) -> None:
+    assert listener.hear(message).urgent
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        # Ice that is frozen water, and films, dreams, habits: even with "this morning".
+        pytest.param("the roads are icy this morning be careful everyone", id="weather"),
+        pytest.param("the ice cream truck is outside lol", id="ice-cream"),
+        pytest.param("we watched a movie about ice raids in class today", id="movie-en"),
+        pytest.param("vi una pelicula sobre la migra y me dio miedo", id="movie-es"),
+        pytest.param("sonhei que a imigracao pegou meu filho", id="dream-pt"),
+        pytest.param(
+            "my kid gets nervous every time a police car drives by, what do i say", id="habit"
+        ),
+        pytest.param("cada vez que veo una camioneta negra me pongo nerviosa", id="habit-es"),
+        pytest.param("toda vez que vejo uma viatura fico nervosa", id="habit-pt"),
+        # Asking how a thing works, whether police work with ICE, or about a whole state.
+        pytest.param("como funciona un reten de inmigracion", id="how-es"),
+        pytest.param("como e uma blitz da imigracao", id="how-pt"),
+        pytest.param("does ice work with the local police in worcester", id="cooperation"),
+        pytest.param("la policia de aqui trabaja con la migra?", id="cooperation-es"),
+        pytest.param("tem blitz da imigracao nos estados unidos todo?", id="country-pt"),
+        pytest.param("tem blitz de transito na route 9 hoje? to atrasado", id="traffic-pt"),
+        # Someone held for months, a court date next month, money for commissary.
+        pytest.param("mi hermano esta detenido desde enero, como le deposito", id="since-es"),
+        pytest.param("my brother has been detained since march, can i send money", id="since"),
+        pytest.param("meu primo tem audiencia na corte de imigracao mes que vem", id="next"),
+        # A what-if with the actor named.
+        pytest.param("que pasa si inmigracion se lleva a alguien del edificio", id="if-es"),
+        # Everyday words the emergency families use.
+        pytest.param("the guys are asking about the rally next saturday", id="asking"),
+        pytest.param("mi tio esta en el hospital, hay ayuda para pagar?", id="esta-en"),
+    ],
+)
+def test_the_listener_keeps_calm_words_calm(listener: Listener, message: str) -> None:
+    assert not listener.hear(message).urgent
+
+
 def test_an_overlong_emergency_still_gets_the_hotline(
     content: Content, indexes: dict[str, FaqIndex]
 ) -> None:
