@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
+from datetime import datetime
 
 from telegram import Message, Update
 from telegram.constants import ChatMemberStatus, ChatType
@@ -25,7 +27,7 @@ from bot.limits import Courier, Gate, SendBudget
 from bot.menus import set_menus
 from bot.reload import unwatch_hangup, watch_hangup
 from bot.render import send
-from bot.service import Outreach, Who
+from bot.service import Outreach, Who, utcnow
 from bot.staff import StaffAction, StaffRouter
 from bot.transport import AiohttpRequest
 from bot.updates import ChatOrderedProcessor
@@ -45,9 +47,15 @@ _ALWAYS = frozenset({"unsubscribe"})
 
 
 def build_application(
-    settings: Settings, content: Content | None = None, *, hangup: bool = False
+    settings: Settings,
+    content: Content | None = None,
+    *,
+    hangup: bool = False,
+    clock: Callable[[], datetime] = utcnow,
 ) -> BotApp:
-    """Wire the bot: client, handlers, database lifecycle; with `hangup`, reload on SIGHUP."""
+    """Wire the bot: client, handlers, database lifecycle; with `hangup`, reload on SIGHUP.
+
+    `clock` is the service's and the broadcast sender's time (tests move it by hand)."""
     if settings.token is None:
         raise ValueError("TELEGRAM_BOT_TOKEN is not set")
     content = content or load_content(settings.content_dir)
@@ -56,7 +64,7 @@ def build_application(
     async def post_init(app: BotApp) -> None:
         deps = app.bot_data
         db = await open_database(settings.database_path)
-        outreach = Outreach(settings, content, db)
+        outreach = Outreach(settings, content, db, clock=clock)
         outreach.bot_username = app.bot.username
         await outreach.tidy()
         _warn_unverified(content)

@@ -250,6 +250,9 @@ class BroadcastSender:
                 )
             self._bot = self._make_bot()
             await self._bot.initialize()
+            # Before the loop: a broadcast whose time came while the bot was down starts now,
+            # and one whose time has not come is known to be waiting when start() returns.
+            await self._start_due()
         except InvalidToken:
             await self._close()
             raise InvalidToken("the bot token was rejected by the server") from None

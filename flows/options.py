@@ -8,6 +8,7 @@ adds a button under it. Pure: the time is read against a `now` the caller gives.
 from __future__ import annotations
 
 import dataclasses
+import html
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -29,8 +30,10 @@ class Compose:
     problem_kind: str = ""  # "option", "language", "time", "past"
 
 
+# The text arrives as HTML (the organizer's formatting is kept): a typed quote is `&quot;`.
 _OPTION = re.compile(
-    r'^(lang|source|acted|joined|at|button)=(?:"([^"]*)"|“([^”]*)”|(\S+))(?:\s+|$)',
+    r"^(lang|source|acted|joined|at|button)="
+    r'(?:"([^"]*)"|&quot;(.*?)&quot;|“([^”]*)”|(\S+))(?:\s+|$)',
     re.IGNORECASE,
 )
 _YES = frozenset({"yes", "y", "si", "sí", "sim", "true", "1"})
@@ -58,7 +61,7 @@ def parse_compose(
     buttons: list[str] = []
     while (match := _OPTION.match(text)) is not None:
         key = match.group(1).lower()
-        value = next(v for v in match.group(2, 3, 4) if v is not None).strip()
+        value = html.unescape(next(v for v in match.group(2, 3, 4, 5) if v is not None)).strip()
         typed = match.group(0).strip()
         text = text[match.end() :]
         problem = Compose(Plan(), text, typed, "option")

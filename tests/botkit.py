@@ -46,9 +46,10 @@ async def start_bot_process(
 
 
 @asynccontextmanager
-async def running(settings: Settings) -> AsyncIterator[Any]:
-    """Run the bot in this event loop, polling the fake, as `run_polling` would."""
-    app = build_application(settings)
+async def running(settings: Settings, **options: Any) -> AsyncIterator[Any]:
+    """Run the bot in this event loop, polling the fake, as `run_polling` would (`options`
+    go to build_application, e.g. a `clock`)."""
+    app = build_application(settings, **options)
     async with app:
         await app.post_init(app)
         await app.start()
