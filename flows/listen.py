@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from rapidfuzz.distance import OSA
@@ -55,56 +55,77 @@ class Hearing:
 
 
 class _Terms:
-    """A list of terms, found in a message's words."""
+    """A list of terms, found in a message's words.
+
+    Terms are indexed by their first word (exact, or a prefix for `word*`), so a message is
+    read once, each word looking up the few terms that may start there.
+    """
 
     def __init__(self, terms: Iterable[str]) -> None:
         self.patterns: tuple[_Pattern, ...] = tuple(sorted({_pattern(t) for t in terms} - {()}))
+        self._anchored = tuple(p[1:] for p in self.patterns if p[0] == "^" and len(p) > 1)
+        self._exact: dict[str, list[_Pattern]] = {}
+        self._prefixed: dict[str, list[_Pattern]] = {}
+        for pattern in self.patterns:
+            if pattern[0] == "^":
+                continue
+            first = pattern[0]
+            if first.endswith("*"):
+                self._prefixed.setdefault(first[:-1], []).append(pattern)
+            else:
+                self._exact.setdefault(first, []).append(pattern)
+        self._prefix_lengths = sorted({len(prefix) for prefix in self._prefixed})
+        self.singles = frozenset(p[0] for p in self.patterns if len(p) == 1 and p[0] != "^")
 
     def words(self) -> Iterable[str]:
         for pattern in self.patterns:
             yield from pattern
 
+    def _starting(self, token: str) -> Iterator[_Pattern]:
+        """The terms whose first word is `token`."""
+        yield from self._exact.get(token, ())
+        for size in self._prefix_lengths:
+            if size > len(token):
+                break
+            yield from self._prefixed.get(token[:size], ())
+
+    def _matches(self, tokens: list[str]) -> Iterator[tuple[int, _Pattern]]:
+        """Where each term (not anchored to the start) occurs: (first word, term)."""
+        for start, token in enumerate(tokens):
+            for pattern in self._starting(token):
+                if _at(tokens, start, pattern):
+                    yield start, pattern
+
     def found(self, tokens: list[str]) -> bool:
-        size = len(tokens)
-        for pattern in self.patterns:
-            length = len(pattern)
-            if pattern[0] == "^":
-                pattern, length = pattern[1:], length - 1
-                if len(tokens) >= length and all(map(_same, tokens[:length], pattern)):
-                    return True
-                continue
-            for start in range(size - length + 1):
-                if all(_same(tokens[start + i], word) for i, word in enumerate(pattern)):
-                    return True
-        return False
+        if any(_at(tokens, 0, pattern) for pattern in self._anchored):
+            return True
+        return next(self._matches(tokens), None) is not None
 
     def count(self, tokens: list[str]) -> int:
         """Return at how many places the terms occur (overlapping terms count once)."""
-        return len(
-            {
-                start + len(pattern)
-                for pattern in self.patterns
-                for start in range(len(tokens) - len(pattern) + 1)
-                if all(_same(tokens[start + i], word) for i, word in enumerate(pattern))
-            }
-        )
+        return len({start + len(pattern) for start, pattern in self._matches(tokens)})
 
     def variety(self, tokens: list[str]) -> int:
         """Return how many different terms occur."""
-        return sum(
-            any(
-                all(_same(tokens[start + i], word) for i, word in enumerate(pattern))
-                for start in range(len(tokens) - len(pattern) + 1)
-            )
-            for pattern in self.patterns
-        )
+        return len({pattern for _, pattern in self._matches(tokens)})
 
     def whole(self, tokens: list[str]) -> bool:
         """Tell whether the message is exactly one of the terms."""
-        return any(
-            len(pattern) == len(tokens) and all(map(_same, tokens, pattern))
-            for pattern in self.patterns
+        return bool(tokens) and any(
+            len(pattern) == len(tokens) and _at(tokens, 0, pattern)
+            for pattern in self._starting(tokens[0])
         )
+
+    def single(self, token: str) -> bool:
+        """Tell whether `token` is one of the one-word terms."""
+        return any(len(pattern) == 1 for pattern in self._starting(token))
+
+
+def _at(tokens: list[str], start: int, pattern: _Pattern) -> bool:
+    """Tell whether `pattern` occurs in `tokens` from `start`."""
+    return len(tokens) - start >= len(pattern) and all(
+        _same(tokens[start + i], word) for i, word in enumerate(pattern)
+    )
 
 
 _LOWER_WORD = re.compile(r"(?<![\w{])[^\W\d_A-Z][^\W_]*|\d+")
@@ -140,8 +161,7 @@ def _strings(value: object) -> list[str]:
 
 def _repeated(terms: _Terms, tokens: list[str]) -> bool:
     """Tell whether one word of the terms is typed three times or more ("MIGRA MIGRA MIGRA")."""
-    singles = [pattern[0] for pattern in terms.patterns if len(pattern) == 1]
-    counts = Counter(token for token in tokens if any(_same(token, w) for w in singles))
+    counts = Counter(token for token in tokens if terms.single(token))
     return any(count >= 3 for count in counts.values())
 
 
@@ -248,9 +268,9 @@ class Listener:
             for word in terms.words()
             if not word.endswith("*") and word != "^" and len(word) >= _TARGET_LENGTH
         }
-        self._by_length: dict[int, list[str]] = {}
+        self._by_shape: dict[tuple[int, str], list[str]] = {}  # by length and first letter
         for word in sorted(vocabulary):
-            self._by_length.setdefault(len(word), []).append(word)
+            self._by_shape.setdefault((len(word), word[0]), []).append(word)
         self._known = vocabulary
         self._known_words = {pack.code: _known_words(pack) for pack in packs}
         self._prefixes = tuple(
@@ -280,11 +300,8 @@ class Listener:
         limit = 2 if len(token) >= _TWO_TYPOS else 1
         for edits in range(1, limit + 1):
             for size in range(len(token) - edits, len(token) + edits + 1):
-                for word in self._by_length.get(size, ()):
-                    if (
-                        word[0] == token[0]
-                        and OSA.distance(token, word, score_cutoff=edits) <= edits
-                    ):
+                for word in self._by_shape.get((size, token[0]), ()):
+                    if OSA.distance(token, word, score_cutoff=edits) <= edits:
                         return word
         return token
 
