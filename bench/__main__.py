@@ -6,7 +6,14 @@ import importlib
 import sys
 
 # Each module has a main() that prints its own table; missing ones are skipped with a note.
-MODULES = ("bench.safety", "bench.faq", "bench.broadcast", "bench.admin", "bench.chart")
+MODULES = (
+    "bench.safety",
+    "bench.faq",
+    "bench.broadcast",
+    "bench.admin",
+    "bench.chart",
+    "bench.load",
+)
 
 
 def main() -> int:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import math
 import time
@@ -478,6 +479,9 @@ class BroadcastSender:
             if not job.live:
                 return []
             rows = await self.db.outbox.claim(job.id, self.batch, time.time())
+            if len(rows) < self.batch and (added := await self.db.outbox.fill(job.id)):
+                job.counts = dataclasses.replace(job.counts, pending=job.counts.pending + added)
+                rows += await self.db.outbox.claim(job.id, self.batch - len(rows), time.time())
             if job.broadcast.buttons:  # labelled in each recipient's language
                 job.langs.update(await self.db.users.languages([r.user_id for r in rows]))
             return rows

@@ -173,6 +173,9 @@ MIGRATIONS: list[tuple[str, str]] = [
     ALTER TABLE broadcasts ADD COLUMN send_at TEXT;
     ALTER TABLE broadcasts ADD COLUMN scheduled INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE broadcasts ADD COLUMN buttons TEXT NOT NULL DEFAULT '';
+    -- A started broadcast's outbox is filled in chunks by user id: the last id filled, or
+    -- NULL once every recipient has a row (and for broadcasts from before).
+    ALTER TABLE broadcasts ADD COLUMN filled_to INTEGER;
     CREATE INDEX broadcasts_due ON broadcasts(scheduled, send_at) WHERE scheduled = 1;
     CREATE INDEX users_by_source ON users(source);
     -- Taps on a broadcast's buttons: counts only, nothing says who tapped.

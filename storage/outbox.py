@@ -27,6 +27,7 @@ _AUDIENCE = (
 )
 _AUDIENCE_COLUMNS = "lang, source, acted, joined_days"
 ACHIEVED_DAYS = 7  # what a broadcast achieved: acts and unsubscribes within this many days
+FILL_CHUNK = 5_000  # outbox rows added per transaction once a broadcast has started
 
 _COLUMNS = (
     "id, author_id, chat_id, state, kind, text, from_chat_id, message_id, lang,"
@@ -180,23 +181,66 @@ class OutboxRepo:
         )
         return int(next(iter(rows))[0])
 
-    async def start(self, broadcast_id: int, author_id: int | None, now: datetime) -> int | None:
-        """Move a ready draft (scheduled or not) to 'sending' and fill its outbox with the
-        audience as it is now; None if it was not one. `author_id` None: whoever wrote it."""
-        found = await self.get(broadcast_id)
+    async def start(
+        self, broadcast_id: int, author_id: int | None, now: datetime, *, first: int = FILL_CHUNK
+    ) -> int | None:
+        """Move a ready draft (scheduled or not) to 'sending' and fill the first chunk of its
+        outbox with the audience as it is now; return how many rows that made, or None if it
+        was not a ready draft. `author_id` None: whoever wrote it. The sender fills the rest
+        (`fill`), so pressing Send stays quick with a hundred thousand subscribers."""
         cursor = await self._db.execute(
-            "UPDATE broadcasts SET state = 'sending', started_at = ?, scheduled = 0"
-            " WHERE id = ? AND (? IS NULL OR author_id = ?) AND state = 'draft'"
+            "UPDATE broadcasts SET state = 'sending', started_at = ?, scheduled = 0,"
+            " filled_to = 0 WHERE id = ? AND (? IS NULL OR author_id = ?) AND state = 'draft'"
             " AND kind IS NOT NULL",
             (iso(now), broadcast_id, author_id, author_id),
         )
-        if cursor.rowcount != 1 or found is None:
+        if cursor.rowcount != 1:
             return None
+        return await self.fill(broadcast_id, first)
+
+    async def fill(self, broadcast_id: int, limit: int = FILL_CHUNK) -> int:
+        """Add the next `limit` recipients of a sending broadcast to its outbox, in user id
+        order; return how many were added (0 once it is full). Who counts is decided as at
+        its start: subscribed by then, in its audience now (someone who unsubscribed since
+        is left out). A chunk filled twice (after a crash) adds nobody twice."""
+        found = await self.get(broadcast_id)
+        rows = await self._db.execute_fetchall(
+            "SELECT filled_to FROM broadcasts WHERE id = ? AND state = 'sending'",
+            (broadcast_id,),
+        )
+        after = next(iter(rows), (None,))[0]
+        if found is None or found.started_at is None or after is None:
+            return 0
+        params = {
+            "id": broadcast_id,
+            "after": after,
+            "started": iso(found.started_at),
+            "limit": limit,
+            **_audience(found.audience, found.started_at),
+        }
+        chunk = (
+            "FROM subscriptions s JOIN users u USING (user_id)"
+            f" WHERE {_AUDIENCE} AND s.user_id > :after AND s.consent_at <= :started"
+        )
+        rows = await self._db.execute_fetchall(
+            "SELECT max(user_id), count(*) FROM"
+            f" (SELECT s.user_id {chunk} ORDER BY s.user_id LIMIT :limit)",
+            params,
+        )
+        last, size = next(iter(rows))
+        if last is None:
+            await self._db.execute(
+                "UPDATE broadcasts SET filled_to = NULL WHERE id = ?", (broadcast_id,)
+            )
+            return 0
         cursor = await self._db.execute(
-            "INSERT INTO broadcast_recipients (broadcast_id, user_id, chat_id)"
-            " SELECT :id, s.user_id, s.user_id FROM subscriptions s JOIN users u USING (user_id)"
-            f" WHERE {_AUDIENCE}",
-            {"id": broadcast_id, **_audience(found.audience, now)},
+            "INSERT OR IGNORE INTO broadcast_recipients (broadcast_id, user_id, chat_id)"
+            f" SELECT :id, s.user_id, s.user_id {chunk} AND s.user_id <= :last",
+            {**params, "last": last},
+        )
+        await self._db.execute(  # a short chunk was the last one
+            "UPDATE broadcasts SET filled_to = ? WHERE id = ?",
+            (last if size == limit else None, broadcast_id),
         )
         return cursor.rowcount
 
@@ -363,13 +407,16 @@ class OutboxRepo:
             return Counts.of({row[0]: row[1] async for row in cursor})
 
     async def next_due(self, broadcast_id: int) -> float | None:
-        """Return when the earliest pending row is due, or None when none is pending."""
-        async with self._db.execute(
-            "SELECT min(next_at) FROM broadcast_recipients"
-            " WHERE broadcast_id = ? AND state = 'pending'",
+        """Return when the earliest pending row is due (0 while the outbox is still being
+        filled), or None when none is pending."""
+        rows = await self._db.execute_fetchall(
+            "SELECT CASE WHEN b.filled_to IS NOT NULL AND b.state = 'sending' THEN 0.0 ELSE"
+            " (SELECT min(next_at) FROM broadcast_recipients"
+            "  WHERE broadcast_id = b.id AND state = 'pending') END"
+            " FROM broadcasts b WHERE b.id = ?",
             (broadcast_id,),
-        ) as cursor:
-            row = await cursor.fetchone()
+        )
+        row = next(iter(rows), None)
         return row[0] if row and row[0] is not None else None
 
     async def finish(self, broadcast_id: int, now: datetime) -> BroadcastState | None:

@@ -143,6 +143,28 @@ async def test_an_audience_is_counted_and_filled_alike(
     assert await db.outbox.start(draft, ORG, now) == count
 
 
+async def test_a_large_outbox_is_filled_in_chunks_as_of_the_start(db: Database) -> None:
+    now = EVENING
+    for user in range(1, 13):
+        await db.users.ensure(user, lang="en", now=now)
+        await db.subscriptions.subscribe(user, method="t", consent_version="v", now=now)
+    draft = await db.outbox.create_draft(ORG, ORG, Plan(), now)
+    await db.outbox.set_text(draft, "Hearing")
+    assert await db.outbox.start(draft, ORG, now, first=5) == 5
+    assert await db.outbox.next_due(draft) == 0.0  # more to come: not finished
+    later = now + timedelta(minutes=1)
+    await db.subscriptions.set_status(8, Status.UNSUBSCRIBED, method="t", now=later)
+    await db.users.ensure(20, lang="en", now=later)  # joined after the start
+    await db.subscriptions.subscribe(20, method="t", consent_version="v", now=later)
+    assert await db.outbox.fill(draft, 5) == 5
+    assert await db.outbox.fill(draft, 5) == 1
+    assert await db.outbox.fill(draft, 5) == 0
+    rows = await db.connection.execute_fetchall(
+        "SELECT user_id FROM broadcast_recipients ORDER BY user_id"
+    )
+    assert [row[0] for row in rows] == [1, 2, 3, 4, 5, 6, 7, 9, 10, 11, 12]
+
+
 # -- scheduling ------------------------------------------------------------------------------
 
 
