@@ -7,17 +7,46 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
+
+from flows.schema import (
+    ID,
+    INTENTS,
+    MAX_MESSAGE,
+    PUBLIC_COMMANDS,
+    RUNTIME_PLACEHOLDERS,
+    STAFF_COMMANDS,
+    ContentError,
+    Model,
+    Text,
+    command_menu,
+)
+from flows.staff_content import (
+    AdminTexts,
+    BroadcastButtons,
+    BroadcastStates,
+    BroadcastTexts,
+    FunnelLabels,
+    StaffTexts,
+)
 
 __all__ = [
+    "INTENTS",
+    "MAX_MESSAGE",
+    "PUBLIC_COMMANDS",
+    "RUNTIME_PLACEHOLDERS",
+    "STAFF_COMMANDS",
     "ActContent",
     "AdminTexts",
+    "BroadcastButtons",
+    "BroadcastStates",
+    "BroadcastTexts",
     "Campaign",
     "Contact",
     "Content",
@@ -27,81 +56,15 @@ __all__ = [
     "LanguagePack",
     "LearnStep",
     "Matching",
+    "StaffTexts",
     "Texts",
     "UrgentWords",
     "Words",
     "plain",
 ]
 
-MAX_MESSAGE = 4096
-# Filled in by the bot at run time in any text; the few texts with values of their own
-# (a user's data, a language's name) declare them in their model's `runtime`.
-RUNTIME_PLACEHOLDERS = frozenset({"bot_link"})
-# The public commands: their descriptions in texts.yaml fill Telegram's command menu.
-PUBLIC_COMMANDS = (
-    "start",
-    "menu",
-    "learn",
-    "faq",
-    "act",
-    "subscribe",
-    "unsubscribe",
-    "language",
-    "privacy",
-    "mydata",
-    "deleteme",
-    "help",
-)
-# Organizers' and admins' commands, for their menus: the role each needs.
-STAFF_COMMANDS = {
-    "broadcast": "organizer",
-    "broadcasts": "organizer",
-    "optins": "admin",
-    "export": "admin",
-    "stats": "admin",
-    "unanswered": "admin",
-    "audit": "admin",
-    "reload": "admin",
-}
-# Things people say to the bot itself, each answered with a text of texts.yaml.
-INTENTS = ("thanks", "greeting", "help")
-_COMMAND_DESCRIPTION = 256
-_TAG = re.compile(r"<[^>]+>")
-_ID = r"^[a-z0-9][a-z0-9_-]{0,31}$"
 
-
-class ContentError(Exception):
-    """The content folder is invalid; `problems` holds `file:line: reason` lines."""
-
-    def __init__(self, problems: list[str]) -> None:
-        super().__init__("\n".join(problems))
-        self.problems = problems
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
-
-
-Text = Field(min_length=1, max_length=MAX_MESSAGE)
-
-
-def _command_menu(value: dict[str, str], allowed: Iterable[str]) -> dict[str, str]:
-    """Check a command menu as Telegram will: known names, descriptions of 1-256 characters."""
-    names = list(allowed)
-    problems = [
-        f"{name!r} is not one of {', '.join(names)}" for name in value if name not in names
-    ]
-    problems += [
-        f"the description of {name!r} must be 1 to {_COMMAND_DESCRIPTION} characters"
-        for name, description in value.items()
-        if not 1 <= len(description) <= _COMMAND_DESCRIPTION
-    ]
-    if problems:
-        raise ValueError("; ".join(problems))
-    return value
-
-
-class Contact(_Model):
+class Contact(Model):
     """A phone number, address or link people are sent to; unverified until an organizer checks."""
 
     value: str = Field(min_length=1)
@@ -113,7 +76,7 @@ class Contact(_Model):
         return None if value in ("", None) else value
 
 
-class Campaign(_Model):
+class Campaign(Model):
     """campaign.yaml: what is the same in every language."""
 
     name: str = Field(min_length=1)
@@ -155,7 +118,7 @@ class Campaign(_Model):
         return value
 
 
-class Buttons(_Model):
+class Buttons(Model):
     """Labels of the buttons the bot shows."""
 
     learn: str = Text
@@ -180,7 +143,7 @@ class Buttons(_Model):
     link: str = Text  # under a broadcast, a link the organizer added
 
 
-class Texts(_Model):
+class Texts(Model):
     """<lang>/texts.yaml: the bot's own words."""
 
     runtime: ClassVar[dict[str, frozenset[str]]] = {
@@ -256,22 +219,22 @@ class Texts(_Model):
     @field_validator("commands")
     @classmethod
     def _menu(cls, value: dict[str, str]) -> dict[str, str]:
-        return _command_menu(value, PUBLIC_COMMANDS)
+        return command_menu(value, PUBLIC_COMMANDS)
 
 
-class LearnStep(_Model):
+class LearnStep(Model):
     """One message of the guided explanation."""
 
-    id: str = Field(pattern=_ID)
+    id: str = Field(pattern=ID)
     title: str = Text
     text: str = Text
 
 
-class Learn(_Model):
+class Learn(Model):
     steps: list[LearnStep] = Field(min_length=1)
 
 
-class ActContent(_Model):
+class ActContent(Model):
     """<lang>/act.yaml: the thank-the-governor action."""
 
     intro: str = Text
@@ -283,17 +246,17 @@ class ActContent(_Model):
     done: str = Text
 
 
-class FaqEntry(_Model):
+class FaqEntry(Model):
     """One entry of the knowledge file."""
 
-    id: str = Field(pattern=_ID)
+    id: str = Field(pattern=ID)
     questions: list[str] = Field(min_length=1)
     answer: str = Text
     source: str = Field(min_length=1)
     related: list[str] = Field(default_factory=list)
 
 
-class UrgentWords(_Model):
+class UrgentWords(Model):
     """What an emergency sounds like in one language (see flows/listen.py)."""
 
     alarms: list[str] = Field(default_factory=list)
@@ -308,7 +271,7 @@ class UrgentWords(_Model):
     calm: list[str] = Field(default_factory=list)
 
 
-class Matching(_Model):
+class Matching(Model):
     """How one language's questions are read before matching (see flows/faq.py)."""
 
     spelling: dict[str, str] = Field(default_factory=dict)
@@ -322,7 +285,7 @@ class Matching(_Model):
         return frozenset(self.stop_words.split())
 
 
-class Words(_Model):
+class Words(Model):
     """<lang>/words.yaml: what the bot listens for besides questions."""
 
     urgent: UrgentWords
@@ -341,210 +304,9 @@ class Words(_Model):
         return value
 
 
-class Faq(_Model):
+class Faq(Model):
     synonyms: dict[str, str] = Field(default_factory=dict)
     entries: list[FaqEntry] = Field(min_length=1)
-
-
-class BroadcastButtons(_Model):
-    """Labels of the broadcast buttons."""
-
-    send: str = Text
-    test: str = Text
-    cancel: str = Text
-    stop: str = Text
-    schedule: str = Text
-    send_now: str = Text
-
-
-class BroadcastStates(_Model):
-    """How a broadcast's state is named in lists."""
-
-    draft: str = Text
-    scheduled: str = Text
-    sending: str = Text
-    done: str = Text
-    cancelled: str = Text
-
-
-class BroadcastTexts(_Model):
-    """What organizers see when they broadcast (section `broadcast` of staff.yaml)."""
-
-    placeholders: ClassVar[frozenset[str]] = frozenset(
-        {
-            "id",
-            "recipients",
-            "audience",
-            "language",
-            "languages",
-            "error",
-            "sent",
-            "blocked",
-            "failed",
-            "unknown",
-            "pending",
-            "remaining",
-            "rate",
-            "eta",
-            "elapsed",
-            "state",
-            "created",
-            "option",
-            "when",
-            "timezone",
-            "source",
-            "days",
-            "taps",
-            "acted",
-            "unsubscribed",
-        }
-    )
-
-    prompt: str = Text
-    bad_language: str = Text
-    composing_cancelled: str = Text
-    confirm: str = Text
-    no_recipients: str = Text
-    audience_all: str = Text
-    audience_lang: str = Text
-    audience_source: str = Text
-    audience_acted: str = Text
-    audience_not_acted: str = Text
-    audience_joined: str = Text
-    bad_option: str = Text
-    bad_time: str = Text
-    past_time: str = Text
-    confirm_scheduled: str = Text
-    scheduled: str = Text
-    list_scheduled: str = Text
-    achieved: str = Text
-    taps_none: str = Text
-    button_names: dict[str, str] = Field(default_factory=dict)  # act, learn, link
-    weekdays: list[str] = Field(min_length=7, max_length=7)
-    preview_failed: str = Text
-    test_sent: str = Text
-    draft_cancelled: str = Text
-    already_started: str = Text
-    not_available: str = Text
-    queued: str = Text
-    progress: str = Text
-    finished: str = Text
-    stopped: str = Text
-    list_title: str = Text
-    list_item: str = Text
-    list_empty: str = Text
-    states: BroadcastStates
-    buttons: BroadcastButtons
-
-
-class FunnelLabels(_Model):
-    """Names of the funnel steps, as admins read them."""
-
-    started: str = Text
-    learned: str = Text
-    asked: str = Text
-    acted: str = Text
-    subscribed: str = Text
-
-
-class AdminTexts(_Model):
-    """What admins see when they review the campaign (section `admin` of staff.yaml)."""
-
-    placeholders: ClassVar[frozenset[str]] = frozenset(
-        {
-            "page",
-            "pages",
-            "total",
-            "active",
-            "unsubscribed",
-            "blocked",
-            "user_id",
-            "names",
-            "status",
-            "consent_at",
-            "method",
-            "version",
-            "source",
-            "language",
-            "rows",
-            "date",
-            "new_7",
-            "new_30",
-            "funnel_all",
-            "funnel_7",
-            "answered",
-            "declined",
-            "answered_7",
-            "declined_7",
-            "step",
-            "count",
-            "percent",
-            "days",
-            "times",
-            "question",
-            "last_asked",
-            "at",
-            "actor",
-            "action",
-            "detail",
-            "month",
-            "day",
-            "languages",
-            "entries",
-        }
-    )
-
-    optins_title: str = Text
-    optins_totals: str = Text
-    optins_row: str = Text
-    optins_empty: str = Text
-    optins_beyond: str = Text
-    optins_bad_page: str = Text
-    no_source: str = Text
-    status_active: str = Text
-    status_unsubscribed: str = Text
-    status_blocked: str = Text
-    button_previous: str = Field(min_length=1, max_length=64)
-    button_next: str = Field(min_length=1, max_length=64)
-    export_caption: str = Field(min_length=1, max_length=1024)
-    stats: str = Text
-    steps: FunnelLabels
-    funnel_first: str = Text
-    funnel_next: str = Text
-    no_percent: str = Text
-    unanswered_title: str = Text
-    unanswered_row: str = Text
-    unanswered_empty: str = Text
-    audit_title: str = Text
-    audit_row: str = Text
-    audit_empty: str = Text
-    audit_command_line: str = Text
-    audit_erased: str = Text
-    # The /stats picture: plain text (no HTML), drawn in the chart.
-    chart_title: str = Text
-    chart_new: str = Text
-    chart_day: str = Text
-    chart_people: str = Text
-    chart_funnel: str = Text
-    chart_caption: str = Field(min_length=1, max_length=1024)
-    reload_done: str = Text
-    reload_refused: str = Text
-
-
-class StaffTexts(_Model):
-    """<lang>/staff.yaml: texts only organizers and admins see."""
-
-    placeholders: ClassVar[frozenset[str]] = BroadcastTexts.placeholders | AdminTexts.placeholders
-
-    broadcast: BroadcastTexts
-    admin: AdminTexts
-    # Shown in organizers' and admins' own command menus, next to the public commands.
-    commands: dict[str, str] = Field(default_factory=dict)
-
-    @field_validator("commands")
-    @classmethod
-    def _menu(cls, value: dict[str, str]) -> dict[str, str]:
-        return _command_menu(value, STAFF_COMMANDS)
 
 
 @dataclass(frozen=True)
@@ -598,6 +360,9 @@ class Content:
         """Return the t.me link to the bot, optionally with a deep-link payload."""
         link = f"https://t.me/{username or self.campaign.bot_username}"
         return f"{link}?start={payload}" if payload else link
+
+
+_TAG = re.compile(r"<[^>]+>")
 
 
 def plain(text: str) -> str:
