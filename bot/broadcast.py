@@ -17,37 +17,29 @@ import dataclasses
 import logging
 import math
 import time
-import warnings
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TypeVar
 
-import aiohttp
-import httpx
 from telegram import Bot, InlineKeyboardMarkup
 from telegram.constants import ParseMode
 from telegram.error import (
-    BadRequest,
     ChatMigrated,
-    Forbidden,
     InvalidToken,
-    NetworkError,
     RetryAfter,
     TelegramError,
-    TimedOut,
 )
-from telegram.warnings import PTBDeprecationWarning
 
 from bot.config import Settings
-from bot.limits import SendBudget
+from bot.delivery import classify, deliver
+from bot.limits import SendBudget, retry_after_seconds
 from bot.logs import redact
 from bot.render import keyboard
 from bot.service import utcnow
 from bot.transport import AiohttpRequest
 from flows.broadcast import (
-    BroadcastKind,
     BroadcastState,
     Counts,
     Decision,
@@ -64,7 +56,7 @@ from flows.content import BroadcastTexts, Content
 from storage import Database, open_database
 from storage.outbox import Broadcast, Recipient, Result
 
-__all__ = ["FREE_RATE", "BroadcastSender", "broadcast_rate", "classify", "deliver"]
+__all__ = ["FREE_RATE", "BroadcastSender", "broadcast_rate"]
 
 logger = logging.getLogger(__name__)
 
@@ -73,92 +65,12 @@ IDLE_POLL = 30.0  # seconds between looks at the outbox when nobody wakes the se
 STOP_GRACE = 15.0  # seconds a clean stop waits for requests already on the wire
 T = TypeVar("T")
 
-# 400 answers that mean the chat is gone for good, like a 403.
-_GONE = ("chat not found", "user not found", "peer_id_invalid")
-# Errors below these httpx types mean the request never reached Telegram: safe to retry.
-_NOT_SENT = (
-    httpx.ConnectError,
-    httpx.ConnectTimeout,
-    httpx.PoolTimeout,
-    aiohttp.ClientConnectorError,
-    aiohttp.ConnectionTimeoutError,
-)
-
 
 def broadcast_rate(settings: Settings) -> float:
     """Return the messages per second to send at: BROADCAST_RATE, capped unless paid."""
     if settings.broadcast_paid:
         return settings.broadcast_rate
     return min(settings.broadcast_rate, FREE_RATE)
-
-
-async def deliver(
-    bot: Bot,
-    chat_id: int,
-    broadcast: Broadcast,
-    *,
-    paid: bool = False,
-    markup: InlineKeyboardMarkup | None = None,
-) -> None:
-    """Send a broadcast's message (and its buttons) to one chat exactly as subscribers see it."""
-    paid_broadcast = True if paid else None
-    if broadcast.kind is BroadcastKind.COPY:
-        assert broadcast.from_chat_id is not None and broadcast.message_id is not None
-        await bot.copy_message(
-            chat_id,
-            broadcast.from_chat_id,
-            broadcast.message_id,
-            allow_paid_broadcast=paid_broadcast,
-            reply_markup=markup,
-        )
-    elif broadcast.kind is BroadcastKind.TEXT:
-        assert broadcast.text is not None
-        await bot.send_message(
-            chat_id,
-            broadcast.text,
-            parse_mode=ParseMode.HTML,
-            allow_paid_broadcast=paid_broadcast,
-            reply_markup=markup,
-        )
-    else:
-        raise ValueError(f"broadcast {broadcast.id} has nothing to send")
-
-
-def _seconds(value: int | float | timedelta) -> float:
-    return value.total_seconds() if isinstance(value, timedelta) else float(value)
-
-
-def retry_after_seconds(exc: RetryAfter) -> float:
-    """Read retry_after, an int or a timedelta depending on PTB_TIMEDELTA, without warnings."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", PTBDeprecationWarning)
-        return _seconds(exc.retry_after)
-
-
-def classify(exc: BaseException) -> Failure:
-    """Say what a failed send means for its recipient."""
-    match exc:
-        case RetryAfter():
-            return Failure.RATE_LIMITED
-        case ChatMigrated():
-            return Failure.MIGRATED
-        case Forbidden():
-            return Failure.GONE
-        case BadRequest() if any(gone in exc.message.lower() for gone in _GONE):
-            return Failure.GONE
-        case BadRequest():
-            return Failure.REJECTED
-        case TimedOut() | NetworkError() if isinstance(exc.__cause__, _NOT_SENT):
-            return Failure.TRANSIENT
-        case TimedOut():
-            return Failure.AMBIGUOUS  # the request left; the answer did not come back
-        case NetworkError() if isinstance(exc.__cause__, httpx.HTTPError | aiohttp.ClientError):
-            return Failure.AMBIGUOUS  # the connection broke after the request was written
-        case NetworkError():
-            return Failure.TRANSIENT  # Telegram answered with a 5xx: nothing was delivered
-        case TelegramError():
-            return Failure.REJECTED
-    return Failure.AMBIGUOUS
 
 
 @dataclass

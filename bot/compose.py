@@ -15,8 +15,8 @@ import re
 from telegram import Message, Update
 from telegram.error import BadRequest
 
-from bot.broadcast import deliver
 from bot.context import BotContext
+from bot.delivery import deliver
 from bot.render import keyboard, send
 from bot.service import Who
 from bot.staff import StaffRouter

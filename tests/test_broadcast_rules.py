@@ -23,7 +23,8 @@ from telegram.error import (
     TimedOut,
 )
 
-from bot.broadcast import classify, retry_after_seconds
+from bot.delivery import classify
+from bot.limits import retry_after_seconds
 from bot.service import Outreach, Who
 from flows.broadcast import (
     ButtonAction,
