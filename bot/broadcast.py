@@ -552,15 +552,13 @@ class BroadcastSender:
         self._cancelled.discard(job.id)
         template = job.texts.finished if state is BroadcastState.DONE else job.texts.stopped
         text = self.content.fill(template, **self._values(job, counts))
-        if job.broadcast.buttons:  # taps so far; /broadcasts shows the week that follows
-            achieved = await self.db.outbox.achieved(job.broadcast)
+        # What it achieved so far (taps, acts, unsubscribes); /broadcasts shows the week after.
+        achieved = await self.db.outbox.achieved(job.broadcast)
 
-            def say(
-                template: str, trusted: Mapping[str, str] | None = None, **values: object
-            ) -> str:
-                return self.content.say(template, values, trusted)
+        def say(template: str, trusted: Mapping[str, str] | None = None, **values: object) -> str:
+            return self.content.say(template, values, trusted)
 
-            text += "\n" + achieved_line(say, job.texts, achieved)
+        text += "\n" + achieved_line(say, job.texts, achieved)
         logger.info("broadcast %d %s: %s", job.id, state, counts)
         await self._show(job, text)
         if job.broadcast.chat_id is not None:

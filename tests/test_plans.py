@@ -280,6 +280,8 @@ async def test_an_organizer_schedules_a_reminder_to_the_flyer_people_who_have_no
         app.bot_data.running.sender.wake()
         await fake.wait_for(lambda: all(delivered(fake, user) for user in (2, 5, 6)))
         assert not any(delivered(fake, user) for user in (3, 4, 7, 8, 9, 10, 11))
+        summary = await fake.wait_for_message(ORG, "finished in")
+        assert "acted within 7 days: 0" in summary["text"]  # so far: nobody yet
         reminder = fake.deliveries[5][0]
         assert reminder["text"] == text
         tap = buttons(reminder)["📞 Thank the governor"]
