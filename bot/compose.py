@@ -45,7 +45,9 @@ def register(staff: StaffRouter) -> None:
     staff.command("broadcast", Role.ORGANIZER, compose, audited=False)
     staff.command("broadcasts", Role.ORGANIZER, list_broadcasts, audited=False)
     staff.button("bc", Role.ORGANIZER, press, audited=False)
+    staff.button("bo", Role.ORGANIZER, press, audited=False)  # options chosen by buttons
     staff.state(State.COMPOSING_BROADCAST, Role.ORGANIZER, composed)
+    staff.state(State.SCHEDULING_BROADCAST, Role.ORGANIZER, composed)
 
 
 async def compose(update: Update, context: BotContext, _: str) -> None:

@@ -41,6 +41,7 @@ from flows.models import (
     Role,
     ScheduleBroadcast,
     SetDraftContent,
+    SetDraftPlan,
     SetLanguage,
     SetSource,
     StartBroadcast,
@@ -268,7 +269,8 @@ class Outreach:
         self, who: Who, event: ComposeEvent, chat_id: int, pressed: int | None
     ) -> ComposeOutcome:
         """Load what the broadcast flow needs for this event, and run it."""
-        outbox, needs = self.db.outbox, flows.compose.needs(event)
+        member = await self.context(who)
+        outbox, needs = self.db.outbox, flows.compose.needs(event, member.conversation)
         broadcast = None
         if needs.broadcast_id is not None:
             broadcast = await outbox.get(needs.broadcast_id)
@@ -279,8 +281,9 @@ class Outreach:
             audience = await outbox.audience(broadcast.audience, self.clock())
         recent = await outbox.recent(flows.compose.RECENT) if needs.recent else []
         achieved = {b.id: await outbox.achieved(b) for b, _ in recent if b.started_at}
+        sources = await outbox.sources() if needs.sources else []
         ctx = flows.compose.Context(
-            member=await self.context(who),
+            member=member,
             chat_id=chat_id,
             broadcast=broadcast,
             audience=audience,
@@ -288,13 +291,14 @@ class Outreach:
             achieved=achieved,
             pressed=pressed,
             now=self.clock(),
+            sources=tuple(sources),
         )
         return flows.compose.handle(event, ctx)
 
     async def apply(self, user_id: int, outcome: Outcome) -> int | None:
         """Record a flow's outcome: its effects, then the user's new place.
 
-        Return the id of a draft that got its content, if any.
+        Return the id of a draft that got its content (or a new plan to preview), if any.
         """
         now = self.clock()
         drafted = None
@@ -335,6 +339,11 @@ class Outreach:
                         raise RuntimeError(f"broadcast {broadcast_id} was not a ready draft")
                     if message_id is not None:
                         await self.db.outbox.set_status_message(broadcast_id, message_id)
+                case SetDraftPlan(broadcast_id=draft_id, plan=plan, preview=preview):
+                    if not await self.db.outbox.set_plan(draft_id, plan):
+                        raise RuntimeError(f"broadcast {draft_id} was not a draft")
+                    if preview:
+                        drafted = draft_id
                 case ScheduleBroadcast(broadcast_id=broadcast_id):
                     if not await self.db.outbox.schedule(broadcast_id, user_id):
                         raise RuntimeError(f"broadcast {broadcast_id} was not a ready draft")

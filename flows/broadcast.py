@@ -27,11 +27,17 @@ __all__ = [
     "button_data",
     "clock_text",
     "decide",
+    "option_data",
     "parse_button",
+    "parse_option",
 ]
 
 MAX_CALLBACK_BYTES = 64
-_BUTTON = re.compile(r"bc:(send|test|cancel|schedule):([1-9][0-9]{0,17})")
+_BUTTON = re.compile(r"bc:(send|test|cancel|schedule|who|when|back):([1-9][0-9]{0,17})")
+# An option chosen by button: `bo:12:acted=no` (`*`: no condition).
+_OPTION_BUTTON = re.compile(
+    r"bo:([1-9][0-9]{0,17}):(lang|source|acted|joined|button)=([A-Za-z0-9_*-]{1,48})"
+)
 
 
 class BroadcastState(StrEnum):
@@ -80,6 +86,9 @@ class ButtonAction(StrEnum):
     TEST = "test"
     CANCEL = "cancel"
     SCHEDULE = "schedule"
+    WHO = "who"  # choose the audience (and buttons) by buttons
+    WHEN = "when"  # type when it goes out
+    BACK = "back"  # from the choices back to the confirmation
 
 
 @dataclass(frozen=True)
@@ -232,6 +241,18 @@ def clock_text(seconds: float | None) -> str:
 def button_data(action: ButtonAction, broadcast_id: int) -> str:
     """Encode a broadcast button's callback data (always well under 64 bytes)."""
     return f"bc:{action.value}:{broadcast_id}"
+
+
+def option_data(broadcast_id: int, key: str, value: str) -> str | None:
+    """Encode an option button's data, or None when it would not fit in 64 bytes."""
+    data = f"bo:{broadcast_id}:{key}={value}"
+    return data if _OPTION_BUTTON.fullmatch(data) and len(data) <= MAX_CALLBACK_BYTES else None
+
+
+def parse_option(data: str) -> tuple[int, str, str] | None:
+    """Decode an option button's untrusted data: (broadcast id, option, value)."""
+    match = _OPTION_BUTTON.fullmatch(data) if len(data) <= MAX_CALLBACK_BYTES else None
+    return (int(match.group(1)), match.group(2), match.group(3)) if match else None
 
 
 def parse_button(data: str) -> tuple[ButtonAction, int] | None:

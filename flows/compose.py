@@ -21,7 +21,9 @@ from flows.broadcast import (
     ButtonAction,
     Counts,
     button_data,
+    option_data,
     parse_button,
+    parse_option,
 )
 from flows.content import BroadcastTexts, Content
 from flows.models import (
@@ -41,18 +43,22 @@ from flows.models import (
     Drafted,
     DraftText,
     Effect,
+    Plan,
     Press,
     PreviewFailed,
     Reply,
     Role,
     ScheduleBroadcast,
     SetDraftContent,
+    SetDraftPlan,
     ShowBroadcast,
     StartBroadcast,
     State,
     Text,
 )
-from flows.options import parse_compose
+from flows.options import MAX_AHEAD, parse_compose
+from flows.text import fold
+from flows.when import parse_when
 
 __all__ = [
     "RECENT",
@@ -80,6 +86,7 @@ class Needs:
     broadcast_id: int | None = None  # the broadcast a button or the service names
     open_draft: bool = False  # the organizer's draft still waiting for its message
     recent: bool = False  # the latest broadcasts, with their counts
+    sources: bool = False  # the deep-link sources subscribers came from, most common first
 
 
 @dataclass(frozen=True)
@@ -94,6 +101,7 @@ class Context:
     achieved: dict[int, Achieved] = field(default_factory=dict)  # for the recent ones
     pressed: int | None = None  # the message whose button was pressed, when it is known
     now: datetime | None = None  # the service's clock, for times typed in words
+    sources: tuple[str, ...] = ()  # see Needs.sources
 
     @property
     def texts(self) -> BroadcastTexts:
@@ -104,14 +112,22 @@ class Context:
         return self.member.profile.user_id
 
 
-def needs(event: ComposeEvent) -> Needs:
+_IDLE = Conversation()
+
+
+def needs(event: ComposeEvent, conversation: Conversation = _IDLE) -> Needs:
     """Say what must be loaded from storage before `handle` sees this event."""
     match event:
+        case Press(data=data) if (option := parse_option(data)) is not None:
+            return Needs(broadcast_id=option[0], sources=True)
         case Press(data=data):
             button = parse_button(data)
-            return Needs(broadcast_id=button[1] if button else None)
+            who = button is not None and button[0] is ButtonAction.WHO
+            return Needs(broadcast_id=button[1] if button else None, sources=who)
         case Drafted(broadcast_id=broadcast_id) | PreviewFailed(broadcast_id=broadcast_id):
             return Needs(broadcast_id=broadcast_id)
+        case Composed() if conversation.state is State.SCHEDULING_BROADCAST:
+            return Needs(broadcast_id=conversation.step)
         case Composed():
             return Needs(open_draft=True)
         case Command(name="broadcasts"):
@@ -178,6 +194,10 @@ def _compose(arg: str, ctx: Context) -> ComposeOutcome:
 
 def _composed(message_id: int, text: str | None, ctx: Context) -> ComposeOutcome:
     """The message after a bare `/broadcast` becomes the broadcast, copied as it is."""
+    if ctx.member.conversation.state is State.SCHEDULING_BROADCAST and not (
+        text is not None and engine.is_stop_word(ctx.member.content, text)
+    ):
+        return _typed_time(text or "", ctx)
     draft = ctx.broadcast
     if text is not None and engine.is_stop_word(ctx.member.content, text):
         # STOP unsubscribes wherever one is (CONTRACTS.md); it also drops the broadcast.
@@ -202,8 +222,22 @@ def _composed(message_id: int, text: str | None, ctx: Context) -> ComposeOutcome
 
 def _preview(ctx: Context) -> ComposeOutcome:
     """Show the new draft as subscribers will see it, then the count and the buttons."""
-    draft, texts = ctx.broadcast, ctx.texts
+    draft = ctx.broadcast
     if draft is None or draft.state is not BroadcastState.DRAFT or not draft.has_content:
+        return _say(ctx, ctx.texts.not_available)
+    confirmation = _confirmation(draft, ctx)
+    return confirmation.model_copy(
+        update={
+            "effects": (Audit(action="broadcast.draft", detail=_detail(draft)),),
+            "show": ShowBroadcast(broadcast=draft, preview=True, buttons=_buttons_for(ctx, draft)),
+        }
+    )
+
+
+def _confirmation(draft: Broadcast, ctx: Context, *, edit: bool = False) -> ComposeOutcome:
+    """The count, the audience in words, the time if any, and the buttons to go on."""
+    texts = ctx.texts
+    if draft.state is not BroadcastState.DRAFT or not draft.has_content:
         return _say(ctx, texts.not_available)
     audience = _audience(ctx, draft)
     test = _button(texts.buttons.test, ButtonAction.TEST, draft.id)
@@ -225,11 +259,145 @@ def _preview(ctx: Context) -> ComposeOutcome:
     else:
         text = ctx.member.say(texts.no_recipients, trusted={"audience": audience})
         row = (test, cancel)
+    change = (
+        _button(texts.buttons.who, ButtonAction.WHO, draft.id),
+        _button(texts.buttons.when, ButtonAction.WHEN, draft.id),
+    )
     return ComposeOutcome(
         conversation=ctx.member.conversation,
-        replies=(Reply(text=text, buttons=(row,)),),
-        effects=(Audit(action="broadcast.draft", detail=_detail(draft)),),
-        show=ShowBroadcast(broadcast=draft, preview=True, buttons=_buttons_for(ctx, draft)),
+        replies=(Reply(text=text, buttons=(row, change), edit=edit),),
+    )
+
+
+# -- options by buttons ---------------------------------------------------------------------
+
+
+def broadcast_plan(broadcast: Broadcast) -> Plan:
+    """The plan a broadcast was saved with."""
+    return Plan(audience=broadcast.audience, send_at=broadcast.send_at, buttons=broadcast.buttons)
+
+
+def _choices(broadcast: Broadcast, plan: Plan, ctx: Context) -> ComposeOutcome:
+    """Who gets it and which buttons it carries, as buttons; the current ones are ticked."""
+    texts, choice = ctx.texts, ctx.texts.choices
+    if broadcast.state is not BroadcastState.DRAFT:
+        return _say(ctx, texts.not_available)
+    a = plan.audience
+
+    def option(label: str, key: str, value: str, chosen: bool) -> Button | None:
+        data = option_data(broadcast.id, key, value)
+        return Button(label=f"✓ {label}" if chosen else label, data=data) if data else None
+
+    def row(*buttons: Button | None) -> tuple[Button, ...]:
+        return tuple(b for b in buttons if b is not None)
+
+    content = ctx.member.content
+    languages = [option(choice.all_languages, "lang", "*", a.lang is None)] + [
+        option(content.pack(code).texts.language_name, "lang", code, a.lang == code)
+        for code in content.languages
+    ]
+    sources = [option(choice.any_source, "source", "*", a.source is None)] + [
+        option(name, "source", name, a.source == name)
+        for name in dict.fromkeys([*ctx.sources[:4], *([a.source] if a.source else [])])
+    ]
+    days = [option(choice.any_time, "joined", "*", a.joined_days is None)] + [
+        option(choice.last_days.format(days=n), "joined", str(n), a.joined_days == n)
+        for n in (7, 30)
+    ]
+    labels = {"act": choice.act_button, "learn": choice.learn_button}
+    rows = (
+        row(*languages),
+        row(
+            option(choice.anyone, "acted", "*", a.acted is None),
+            option(choice.not_acted, "acted", "no", a.acted is False),
+            option(choice.acted, "acted", "yes", a.acted is True),
+        ),
+        row(*days),
+        row(*sources),
+        row(*(option(labels[b], "button", b, b in plan.buttons) for b in labels)),
+        (_button(texts.buttons.back, ButtonAction.BACK, broadcast.id),),
+    )
+    text = ctx.member.say(
+        choice.title,
+        id=broadcast.id,
+        trusted={"audience": describe(ctx.member, texts, a)},
+    )
+    return ComposeOutcome(
+        conversation=ctx.member.conversation,
+        replies=(Reply(text=text, buttons=tuple(r for r in rows if r), edit=True),),
+    )
+
+
+def _option(option: tuple[int, str, str], ctx: Context) -> ComposeOutcome:
+    """One option chosen by button: save it and show the choices again."""
+    broadcast_id, key, value = option
+    broadcast = ctx.broadcast
+    if (
+        broadcast is None
+        or broadcast.id != broadcast_id
+        or broadcast.state is not BroadcastState.DRAFT
+        or broadcast.author_id != ctx.user_id
+    ):
+        return _say(ctx, ctx.texts.not_available)
+    plan = broadcast_plan(broadcast)
+    audience = plan.audience.model_dump()
+    content = ctx.member.content
+    unset = value == "*"
+    if key == "lang" and (unset or value in content.languages):
+        audience["lang"] = None if unset else value
+    elif key == "acted" and value in ("*", "yes", "no"):
+        audience["acted"] = None if unset else value == "yes"
+    elif key == "joined" and (unset or value.isdigit()):
+        audience["joined_days"] = None if unset else int(value)
+    elif key == "source":
+        audience["source"] = None if unset else value
+    elif key == "button" and value in ("act", "learn"):
+        kept = tuple(b for b in plan.buttons if b != value)
+        plan = plan.model_copy(
+            update={"buttons": kept if value in plan.buttons else (*kept, value)}
+        )
+    else:
+        return _say(ctx, ctx.texts.not_available)
+    plan = plan.model_copy(update={"audience": Audience.model_validate(audience)})
+    shown = _choices(broadcast, plan, ctx)
+    effect = SetDraftPlan(broadcast_id=broadcast.id, plan=plan)
+    audit = Audit(action="broadcast.plan", detail=f"id={broadcast.id} {key}={value}")
+    return shown.model_copy(update={"effects": (effect, audit)})
+
+
+def _ask_time(broadcast: Broadcast, ctx: Context) -> ComposeOutcome:
+    """Ask when the draft should go out; the next message is read as a time."""
+    if broadcast.state is not BroadcastState.DRAFT or broadcast.author_id != ctx.user_id:
+        return _say(ctx, ctx.texts.not_available)
+    return ComposeOutcome(
+        conversation=Conversation(state=State.SCHEDULING_BROADCAST, step=broadcast.id),
+        replies=(Reply(text=ctx.member.say(ctx.texts.choices.ask_time, id=broadcast.id)),),
+    )
+
+
+def _typed_time(text: str, ctx: Context) -> ComposeOutcome:
+    """The time typed after "When": saved, then the draft is previewed again; "now" clears it."""
+    broadcast, texts = ctx.broadcast, ctx.texts
+    if broadcast is None or broadcast.state is not BroadcastState.DRAFT:
+        return ComposeOutcome(
+            conversation=Conversation(), replies=(Reply(text=ctx.member.say(texts.not_available)),)
+        )
+    assert ctx.now is not None, "the service gives the broadcast flow its clock"
+    plan = broadcast_plan(broadcast)
+    if fold(text) in {fold(word) for word in texts.choices.now_words}:
+        send_at = None
+    else:
+        content = ctx.member.content
+        found = parse_when(text, ctx.member.pack.code, ctx.now, content.campaign.timezone)
+        if found is None or not ctx.now < found <= ctx.now + MAX_AHEAD:
+            template = texts.bad_time if found is None else texts.past_time
+            return _say(ctx, template, when=text)
+        send_at = found
+    plan = plan.model_copy(update={"send_at": send_at})
+    return ComposeOutcome(
+        conversation=Conversation(),
+        replies=(),
+        effects=(SetDraftPlan(broadcast_id=broadcast.id, plan=plan, preview=True),),
     )
 
 
@@ -251,6 +419,8 @@ def _preview_failed(error: str, ctx: Context) -> ComposeOutcome:
 
 def _press(data: str, ctx: Context) -> ComposeOutcome:
     """Send, Test or Cancel; the data is untrusted and may be stale."""
+    if (option := parse_option(data)) is not None:
+        return _option(option, ctx)
     button, broadcast = parse_button(data), ctx.broadcast
     if (
         button is None
@@ -268,6 +438,12 @@ def _press(data: str, ctx: Context) -> ComposeOutcome:
             return _test(broadcast, ctx)
         case ButtonAction.CANCEL:
             return _cancel(broadcast, ctx)
+        case ButtonAction.WHO:
+            return _choices(broadcast, broadcast_plan(broadcast), ctx)
+        case ButtonAction.WHEN:
+            return _ask_time(broadcast, ctx)
+        case ButtonAction.BACK:
+            return _confirmation(broadcast, ctx, edit=True)
 
 
 def _send(broadcast: Broadcast, ctx: Context) -> ComposeOutcome:

@@ -44,6 +44,7 @@ __all__ = [
     "Role",
     "ScheduleBroadcast",
     "SetDraftContent",
+    "SetDraftPlan",
     "SetLanguage",
     "SetSource",
     "ShowBroadcast",
@@ -75,6 +76,7 @@ class State(StrEnum):
     ACTING = "acting"
     CONFIRMING_DELETE = "confirming_delete"
     COMPOSING_BROADCAST = "composing_broadcast"
+    SCHEDULING_BROADCAST = "scheduling_broadcast"  # typing when a draft (step: its id) goes
 
 
 class Status(StrEnum):
@@ -345,6 +347,14 @@ class StartBroadcast(_Frozen):
     status_message_id: int | None = None  # the message the sender edits with its progress
 
 
+class SetDraftPlan(_Frozen):
+    """Change a draft's audience, time or buttons; with `preview`, show it again afterwards."""
+
+    broadcast_id: int
+    plan: Plan
+    preview: bool = False
+
+
 class ScheduleBroadcast(_Frozen):
     """Confirm a ready draft to start by itself at its `send_at`."""
 
@@ -384,6 +394,7 @@ Effect = (
     | SetDraftContent
     | StartBroadcast
     | ScheduleBroadcast
+    | SetDraftPlan
     | Tap
     | CancelBroadcast
     | Audit

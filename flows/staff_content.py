@@ -11,6 +11,7 @@ from flows.schema import STAFF_COMMANDS, Model, Text, command_menu
 __all__ = [
     "AdminTexts",
     "BroadcastButtons",
+    "BroadcastChoices",
     "BroadcastStates",
     "BroadcastTexts",
     "FunnelLabels",
@@ -27,6 +28,26 @@ class BroadcastButtons(Model):
     stop: str = Text
     schedule: str = Text
     send_now: str = Text
+    who: str = Text
+    when: str = Text
+    back: str = Text
+
+
+class BroadcastChoices(Model):
+    """Choosing a broadcast's audience, buttons and time by buttons."""
+
+    title: str = Text  # {id}, {audience}
+    all_languages: str = Text
+    anyone: str = Text
+    not_acted: str = Text
+    acted: str = Text
+    any_time: str = Text
+    last_days: str = Text  # {days}
+    any_source: str = Text
+    act_button: str = Text
+    learn_button: str = Text
+    ask_time: str = Text  # {id}
+    now_words: list[str] = Field(min_length=1)  # typed instead of a time: send when pressed
 
 
 class BroadcastStates(Model):
@@ -93,6 +114,7 @@ class BroadcastTexts(Model):
     taps_none: str = Text
     button_names: dict[str, str] = Field(default_factory=dict)  # act, learn, link
     weekdays: list[str] = Field(min_length=7, max_length=7)
+    choices: BroadcastChoices
     preview_failed: str = Text
     test_sent: str = Text
     draft_cancelled: str = Text

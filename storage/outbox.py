@@ -244,6 +244,34 @@ class OutboxRepo:
         )
         return cursor.rowcount
 
+    async def set_plan(self, broadcast_id: int, plan: Plan) -> bool:
+        """Give a draft (not yet scheduled) a new audience, time and buttons."""
+        a = plan.audience
+        cursor = await self._db.execute(
+            "UPDATE broadcasts SET lang = ?, source = ?, acted = ?, joined_days = ?,"
+            " send_at = ?, buttons = ? WHERE id = ? AND state = 'draft' AND scheduled = 0",
+            (
+                a.lang,
+                a.source,
+                None if a.acted is None else int(a.acted),
+                a.joined_days,
+                iso(plan.send_at) if plan.send_at else None,
+                " ".join(plan.buttons),
+                broadcast_id,
+            ),
+        )
+        return cursor.rowcount == 1
+
+    async def sources(self, limit: int = 4) -> list[str]:
+        """Return the deep-link sources most active subscribers came from, most first."""
+        rows = await self._db.execute_fetchall(
+            "SELECT u.source FROM subscriptions s JOIN users u USING (user_id)"
+            " WHERE s.status = 'active' AND u.source IS NOT NULL"
+            " GROUP BY u.source ORDER BY count(*) DESC, u.source LIMIT ?",
+            (limit,),
+        )
+        return [row[0] for row in rows]
+
     async def schedule(self, broadcast_id: int, author_id: int) -> bool:
         """Confirm the author's ready draft to start by itself at its send_at."""
         cursor = await self._db.execute(

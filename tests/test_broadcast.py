@@ -131,6 +131,8 @@ async def test_compose_preview_test_and_send_twice(
             texts.buttons.send,
             texts.buttons.test,
             texts.buttons.cancel,
+            texts.buttons.who,
+            texts.buttons.when,
         }
         fake.press_button(ORG, confirm["message_id"], buttons(confirm)[texts.buttons.test])
         await fake.wait_for_message(ORG, "Test sent")

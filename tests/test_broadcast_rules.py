@@ -393,6 +393,8 @@ async def test_a_draft_is_written_and_previewed_in_one_transaction(
         "bc:send:1",
         "bc:test:1",
         "bc:cancel:1",
+        "bc:who:1",
+        "bc:when:1",
     ]
     assert await _broadcasts(db) == [(1, "draft", "text", "Rally &lt;now&gt;", None, None)]
     assert await _audit(db) == [("broadcast.draft", "id=1 kind=text")]

@@ -239,7 +239,7 @@ def test_a_new_draft_is_previewed_with_its_count_and_buttons(
         said(content, reply, recipients=audience, audience=where)
     ]
     names = texts(content).buttons
-    assert labels(outcome) == [(getattr(names, b), f"bc:{b}:4") for b in buttons]
+    assert labels(outcome) == [(getattr(names, b), f"bc:{b}:4") for b in [*buttons, "who", "when"]]
     detail = "id=4 kind=text" + (f" lang={lang}" if lang else "")
     assert list(outcome.effects) == [Audit(action="broadcast.draft", detail=detail)]
     assert outcome.conversation == Conversation()

@@ -8,17 +8,21 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.config import Settings
+from bot.service import Outreach
 from flows import engine
 from flows.content import Content
 from flows.listen import Listener
 from flows.models import (
     Audience,
     Command,
+    Composed,
+    ComposeOutcome,
     Conversation,
     Funnel,
     Plan,
     Press,
     Profile,
+    State,
     Status,
     Tap,
 )
@@ -28,6 +32,7 @@ from tests.botkit import TOKEN, buttons, query, running
 from tests.conftest import Clock
 from tests.fake_telegram import FakeTelegram
 from tests.test_broadcast import ORG, delivered, sender_for, wait_done
+from tests.test_broadcast_rules import ORGANIZER
 
 ZONE = "America/New_York"
 # 8 pm in Boston on the evening before the hearing (01:00 UTC the next day).
@@ -295,3 +300,52 @@ async def test_an_organizer_schedules_a_reminder_to_the_flyer_people_who_have_no
         listing = await fake.wait_for_message(ORG, "Recent broadcasts")
     assert "Take action 1" in listing["text"]
     assert "acted within 7 days: 1" in listing["text"]
+
+
+# -- options by buttons -----------------------------------------------------------------------
+
+
+def _data(outcome: ComposeOutcome) -> list[str]:
+    return [b.data or "" for reply in outcome.replies for row in reply.buttons for b in row]
+
+
+async def test_who_gets_it_and_its_buttons_can_be_chosen_by_buttons(
+    outreach: Outreach, db: Database, clock: Clock
+) -> None:
+    await seed_people(db, clock.now)
+    compose = outreach.compose
+    await compose(ORGANIZER, Command(name="broadcast", arg="Hearing tomorrow"), chat_id=2002)
+    choices = await compose(ORGANIZER, Press(data="bc:who:1"), chat_id=2002, pressed=7)
+    assert choices.replies[0].edit and "bo:1:acted=no" in _data(choices)
+    assert "bo:1:source=flyer-dorchester" in _data(choices)  # the sources people came from
+    for data in ("bo:1:source=flyer-dorchester", "bo:1:acted=no", "bo:1:button=act"):
+        choices = await compose(ORGANIZER, Press(data=data), chat_id=2002, pressed=7)
+    labels = [b.label for row in choices.replies[0].buttons for b in row]
+    assert "✓ Not acted yet" in labels and "✓ flyer-dorchester" in labels
+    back = await compose(ORGANIZER, Press(data="bc:back:1"), chat_id=2002, pressed=7)
+    assert back.replies[0].edit and "<b>3</b> subscribers" in back.replies[0].text
+    found = await db.outbox.get(1)
+    assert found is not None and found.audience == Audience(source="flyer-dorchester", acted=False)
+    assert found.buttons == ("act",)
+    for forged in ("bo:1:lang=zz", "bo:1:acted=maybe", "bo:2:acted=no"):
+        refused = await compose(ORGANIZER, Press(data=forged), chat_id=2002, pressed=7)
+        assert "no longer waiting" in refused.replies[0].text
+
+
+async def test_when_it_goes_out_can_be_typed_after_a_button(
+    outreach: Outreach, db: Database, clock: Clock
+) -> None:
+    await seed_people(db, clock.now)
+    compose = outreach.compose
+    await compose(ORGANIZER, Command(name="broadcast", arg="Hearing tomorrow"), chat_id=2002)
+    asked = await compose(ORGANIZER, Press(data="bc:when:1"), chat_id=2002, pressed=7)
+    assert asked.conversation.state is State.SCHEDULING_BROADCAST
+    unread = await compose(ORGANIZER, Composed(message_id=8, text="whenever"), chat_id=2002)
+    assert "could not read" in unread.replies[0].text
+    preview = await compose(ORGANIZER, Composed(message_id=9, text="tomorrow 9am"), chat_id=2002)
+    assert preview.show is not None  # shown again, with the time to confirm
+    assert "Schedule it for" in preview.replies[-1].text
+    assert "bc:schedule:1" in _data(preview)
+    assert preview.conversation.state is State.IDLE
+    found = await db.outbox.get(1)
+    assert found is not None and found.send_at is not None and found.send_at > clock.now
