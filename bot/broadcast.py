@@ -51,7 +51,7 @@ from flows.broadcast import (
     clock_text,
     decide,
 )
-from flows.compose import achieved_line, broadcast_buttons, stop_row
+from flows.organizer import achieved_line, broadcast_buttons, stop_row
 from flows.content import BroadcastTexts, Content
 from storage import Database, open_database
 from storage.outbox import Broadcast, Recipient, Result
