@@ -51,8 +51,8 @@ from flows.broadcast import (
     clock_text,
     decide,
 )
-from flows.organizer import achieved_line, broadcast_buttons, stop_row
 from flows.content import BroadcastTexts, Content
+from flows.organizer import achieved_line, broadcast_buttons, stop_row
 from storage import Database, open_database
 from storage.outbox import Broadcast, Recipient, Result
 
