@@ -10,6 +10,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
+from functools import cached_property
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -35,6 +36,7 @@ from flows.staff_content import (
     FunnelLabels,
     StaffTexts,
 )
+from flows.text import fold
 
 __all__ = [
     "INTENTS",
@@ -334,6 +336,16 @@ class Content:
     @property
     def languages(self) -> list[str]:
         return self.campaign.languages
+
+    @cached_property
+    def stop_words(self) -> frozenset[str]:
+        """Every offered language's stop words, folded (a message that is only one stops)."""
+        return frozenset(fold(w) for pack in self.packs.values() for w in pack.texts.stop_words)
+
+    @cached_property
+    def help_words(self) -> frozenset[str]:
+        """Every offered language's help words, folded."""
+        return frozenset(fold(w) for pack in self.packs.values() for w in pack.texts.help_words)
 
     def pack(self, lang: str | None) -> LanguagePack:
         """Return the pack for `lang`, or the campaign's default language."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
@@ -314,9 +314,9 @@ def _text(text: str, ctx: Context) -> Outcome:
     heard = ctx.listener.hear(text)  # once per message: the matching words are read here only
     if heard.urgent:  # before anything else, however long
         return _urgent(ctx)
-    if _one_of(text, _stop_words(ctx.content)):
+    if _one_of(text, ctx.content.stop_words):
         return _unsubscribe(ctx, method=f"text:{word}")
-    if _one_of(text, _help_words(ctx.content)):
+    if _one_of(text, ctx.content.help_words):
         return _help(ctx)
     if len(text) > MAX_QUESTION:
         return say(ctx, ctx.pack.texts.too_long, menu_row(ctx))
@@ -326,7 +326,7 @@ def _text(text: str, ctx: Context) -> Outcome:
 
 def is_stop_word(content: Content, text: str) -> bool:
     """Tell whether a message only says STOP (or the like), in any offered language."""
-    return _one_of(text, _stop_words(content))
+    return _one_of(text, content.stop_words)
 
 
 def answer(ctx: Context, question: str, heard: Hearing | None = None) -> tuple[Outcome, Verdict]:
@@ -400,18 +400,11 @@ def _intent(ctx: Context, name: str) -> Outcome:
     return say(ctx, texts.thanks, menu_row(ctx))
 
 
-def _one_of(text: str, words: Iterable[str]) -> bool:
-    """Tell whether `text` is only one of `words`, any case, accents and punctuation aside."""
+def _one_of(text: str, words: frozenset[str]) -> bool:
+    """Tell whether `text` is only one of `words` (folded), any case, accents and punctuation
+    aside."""
     folded = fold(text)
-    return bool(folded) and any(folded == fold(word) for word in words)
-
-
-def _stop_words(content: Content) -> list[str]:
-    return [word for pack in content.packs.values() for word in pack.texts.stop_words]
-
-
-def _help_words(content: Content) -> list[str]:
-    return [word for pack in content.packs.values() for word in pack.texts.help_words]
+    return bool(folded) and folded in words
 
 
 def _answer(ctx: Context, entry: FaqEntry) -> Outcome:

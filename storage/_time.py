@@ -14,7 +14,7 @@ def iso(moment: datetime) -> str:
 
 def from_iso(text: str) -> datetime:
     """Parse a stored moment."""
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)  # "...Z": UTC, as stored
 
 
 def day(moment: datetime) -> str:
