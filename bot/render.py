@@ -19,10 +19,24 @@ logger = logging.getLogger(__name__)
 _NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 
 
+_KEYBOARDS: dict[tuple[tuple[Button, ...], ...], InlineKeyboardMarkup] = {}
+_KEYBOARDS_KEPT = 1024  # the menus repeat: built once each (Telegram objects are immutable)
+
+
 def keyboard(rows: Sequence[Sequence[Button]]) -> InlineKeyboardMarkup | None:
     """Turn rows of buttons into an inline keyboard (None when there are none)."""
     if not rows:
         return None
+    key = tuple(tuple(row) for row in rows)
+    found = _KEYBOARDS.get(key)
+    if found is None:
+        if len(_KEYBOARDS) >= _KEYBOARDS_KEPT:
+            _KEYBOARDS.clear()
+        found = _KEYBOARDS[key] = _build(rows)
+    return found
+
+
+def _build(rows: Sequence[Sequence[Button]]) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         [
             [
