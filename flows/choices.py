@@ -31,8 +31,6 @@ from flows.when import parse_when
 
 __all__ = ["ask_time", "broadcast_plan", "choices", "choose", "typed_time"]
 
-# -- options by buttons ---------------------------------------------------------------------
-
 
 def broadcast_plan(broadcast: Broadcast) -> Plan:
     """The plan a broadcast was saved with."""
