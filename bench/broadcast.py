@@ -24,6 +24,7 @@ from pydantic import SecretStr
 
 from bot.broadcast import BroadcastSender
 from bot.config import Settings
+from flows.models import Plan
 from storage import Database, open_database
 from storage.content import load_content
 
@@ -103,7 +104,7 @@ async def _prepare(db: Database, recipients: int) -> int:
     for user_id in range(FIRST_RECIPIENT, FIRST_RECIPIENT + recipients):
         await db.users.ensure(user_id, lang="en", now=NOW)
         await db.subscriptions.subscribe(user_id, method="bench", consent_version="v", now=NOW)
-    draft = await db.outbox.create_draft(ORGANIZER, ORGANIZER, None, NOW)
+    draft = await db.outbox.create_draft(ORGANIZER, ORGANIZER, Plan(), NOW)
     await db.outbox.set_text(draft, "<b>Vigil tonight</b> at the State House, 6 pm.")
     await db.outbox.start(draft, ORGANIZER, NOW)
     await db.commit()

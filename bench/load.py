@@ -234,6 +234,7 @@ class Shared:
 def _seed_broadcast(path: Path, recipients: range) -> None:
     import asyncio
 
+    from flows.models import Plan
     from storage import open_database
 
     async def seed() -> None:
@@ -244,7 +245,7 @@ def _seed_broadcast(path: Path, recipients: range) -> None:
                 await db.subscriptions.subscribe(
                     user, method="bench", consent_version="v", now=NOW
                 )
-            draft = await db.outbox.create_draft(ORGANIZER, ORGANIZER, None, NOW)
+            draft = await db.outbox.create_draft(ORGANIZER, ORGANIZER, Plan(), NOW)
             await db.outbox.set_text(draft, "<b>Vigil tonight</b> at the State House, 6 pm.")
             await db.outbox.start(draft, ORGANIZER, NOW)
             await db.commit()

@@ -25,7 +25,7 @@ _AUDIENCE = (
     "      WHERE f.user_id = s.user_id AND f.step = 'acted'))"
     " AND (:joined_since IS NULL OR s.consent_at >= :joined_since)"
 )
-_AUDIENCE_COLUMNS = "lang, source, acted, joined_days"
+_PLAN_COLUMNS = "lang, source, acted, joined_days, send_at, buttons"  # see _plan_row
 ACHIEVED_DAYS = 7  # what a broadcast achieved: acts and unsubscribes within this many days
 FILL_CHUNK = 5_000  # outbox rows added per transaction once a broadcast has started
 
@@ -83,6 +83,19 @@ def _broadcast(row: Sequence) -> Broadcast:
     )
 
 
+def _plan_row(plan: Plan) -> tuple[object, ...]:
+    """A plan as the values of `_PLAN_COLUMNS`, in their order."""
+    a = plan.audience
+    return (
+        a.lang,
+        a.source,
+        None if a.acted is None else int(a.acted),
+        a.joined_days,
+        iso(plan.send_at) if plan.send_at else None,
+        " ".join(plan.buttons),
+    )
+
+
 def _audience(audience: Audience, now: datetime) -> dict[str, object]:
     """The parameters of `_AUDIENCE` for an audience counted or filled at `now`."""
     since = None
@@ -113,27 +126,12 @@ class OutboxRepo:
         if not self._db.in_transaction:
             await self._db.execute("BEGIN IMMEDIATE")
 
-    async def create_draft(
-        self, author_id: int, chat_id: int, plan: Plan | str | None, now: datetime
-    ) -> int:
-        """Create an empty draft for a plan (or just a language, None: all); return its id."""
-        if not isinstance(plan, Plan):
-            plan = Plan(audience=Audience(lang=plan))
-        a = plan.audience
+    async def create_draft(self, author_id: int, chat_id: int, plan: Plan, now: datetime) -> int:
+        """Create an empty draft for a plan (audience, time, buttons); return its id."""
         cursor = await self._db.execute(
             "INSERT INTO broadcasts (author_id, chat_id, state, created_at,"
-            f" {_AUDIENCE_COLUMNS}, send_at, buttons) VALUES (?, ?, 'draft', ?, ?, ?, ?, ?, ?, ?)",
-            (
-                author_id,
-                chat_id,
-                iso(now),
-                a.lang,
-                a.source,
-                None if a.acted is None else int(a.acted),
-                a.joined_days,
-                iso(plan.send_at) if plan.send_at else None,
-                " ".join(plan.buttons),
-            ),
+            f" {_PLAN_COLUMNS}) VALUES (?, ?, 'draft', ?, ?, ?, ?, ?, ?, ?)",
+            (author_id, chat_id, iso(now), *_plan_row(plan)),
         )
         assert cursor.lastrowid is not None
         return cursor.lastrowid
@@ -171,10 +169,8 @@ class OutboxRepo:
             row = await cursor.fetchone()
         return _broadcast(row) if row else None
 
-    async def audience(self, audience: Audience | str | None, now: datetime) -> int:
-        """Count the active subscribers an audience (or a language, None: all) holds at `now`."""
-        if not isinstance(audience, Audience):
-            audience = Audience(lang=audience)
+    async def audience(self, audience: Audience, now: datetime) -> int:
+        """Count the active subscribers an audience holds at `now`."""
         rows = await self._db.execute_fetchall(
             f"SELECT count(*) FROM subscriptions s JOIN users u USING (user_id) WHERE {_AUDIENCE}",
             _audience(audience, now),
@@ -246,19 +242,11 @@ class OutboxRepo:
 
     async def set_plan(self, broadcast_id: int, plan: Plan) -> bool:
         """Give a draft (not yet scheduled) a new audience, time and buttons."""
-        a = plan.audience
+        assignments = ", ".join(f"{column} = ?" for column in _PLAN_COLUMNS.split(", "))
         cursor = await self._db.execute(
-            "UPDATE broadcasts SET lang = ?, source = ?, acted = ?, joined_days = ?,"
-            " send_at = ?, buttons = ? WHERE id = ? AND state = 'draft' AND scheduled = 0",
-            (
-                a.lang,
-                a.source,
-                None if a.acted is None else int(a.acted),
-                a.joined_days,
-                iso(plan.send_at) if plan.send_at else None,
-                " ".join(plan.buttons),
-                broadcast_id,
-            ),
+            f"UPDATE broadcasts SET {assignments}"
+            " WHERE id = ? AND state = 'draft' AND scheduled = 0",
+            (*_plan_row(plan), broadcast_id),
         )
         return cursor.rowcount == 1
 

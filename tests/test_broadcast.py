@@ -17,7 +17,7 @@ from bot.broadcast import BroadcastSender, broadcast_rate
 from bot.config import Settings
 from flows.broadcast import RetryPolicy
 from flows.content import BroadcastTexts, Content
-from flows.models import Status
+from flows.models import Audience, Plan, Status
 from storage import Database, open_database
 from tests.botkit import TOKEN, buttons, query, reply_to, running, start_bot_process
 from tests.fake_telegram import FakeTelegram
@@ -344,7 +344,7 @@ async def test_buttons_are_checked_again_when_the_role_is_gone(
 
 async def start_broadcast(db: Database, text: str = "Update", lang: str | None = None) -> int:
     """Create and start a text broadcast as the organizer would, straight in the database."""
-    draft = await db.outbox.create_draft(ORG, ORG, lang, NOW)
+    draft = await db.outbox.create_draft(ORG, ORG, Plan(audience=Audience(lang=lang)), NOW)
     await db.outbox.set_text(draft, text)
     assert await db.outbox.start(draft, ORG, NOW) is not None
     await db.commit()

@@ -39,7 +39,16 @@ from flows.broadcast import (
     decide,
     parse_button,
 )
-from flows.models import Command, Composed, Press, PreviewFailed, State, Status
+from flows.models import (
+    Audience,
+    Command,
+    Composed,
+    Plan,
+    Press,
+    PreviewFailed,
+    State,
+    Status,
+)
 from flows.options import parse_compose
 from storage import Database, open_database
 from storage.migrations import migrate
@@ -256,6 +265,9 @@ def test_counts_and_rate() -> None:
 # -- the outbox -----------------------------------------------------------------------------
 
 
+ENGLISH = Plan(audience=Audience(lang="en"))
+
+
 async def _subscribers(db: Database, ids: range, lang: str = "en") -> None:
     for user_id in ids:
         await db.users.ensure(user_id, lang=lang, now=NOW)
@@ -267,12 +279,12 @@ async def test_a_draft_starts_once_with_a_snapshot_of_the_audience(db: Database)
     await _subscribers(db, range(1, 11))
     await _subscribers(db, range(11, 14), lang="es")
     await db.subscriptions.set_status(1, Status.UNSUBSCRIBED, method="test", now=NOW)
-    empty = await db.outbox.create_draft(99, 99, None, NOW)
+    empty = await db.outbox.create_draft(99, 99, Plan(), NOW)
     assert await db.outbox.start(empty, 99, NOW) is None  # no content yet
-    draft = await db.outbox.create_draft(99, 99, "en", NOW)
+    draft = await db.outbox.create_draft(99, 99, ENGLISH, NOW)
     await db.outbox.set_text(draft, "hi")
-    assert await db.outbox.audience("en", NOW) == 9
-    assert await db.outbox.audience(None, NOW) == 12
+    assert await db.outbox.audience(ENGLISH.audience, NOW) == 9
+    assert await db.outbox.audience(Audience(), NOW) == 12
     assert await db.outbox.start(draft, 42, NOW) is None  # not the author
     assert await db.outbox.start(draft, 99, NOW) == 9
     assert await db.outbox.start(draft, 99, NOW) is None  # pressing Send again
@@ -285,7 +297,7 @@ async def test_a_draft_starts_once_with_a_snapshot_of_the_audience(db: Database)
 
 async def test_claim_record_release_and_recover(db: Database) -> None:
     await _subscribers(db, range(1, 11))
-    draft = await db.outbox.create_draft(99, 99, None, NOW)
+    draft = await db.outbox.create_draft(99, 99, Plan(), NOW)
     await db.outbox.set_text(draft, "hi")
     await db.outbox.start(draft, 99, NOW)
     first = await db.outbox.claim(draft, 4, now=100.0)
@@ -320,10 +332,10 @@ async def test_erasing_an_organizer_or_a_subscriber_leaves_no_row_naming_them(
     db: Database,
 ) -> None:
     await _subscribers(db, range(1, 4))
-    draft = await db.outbox.create_draft(1, 1, None, NOW)
+    draft = await db.outbox.create_draft(1, 1, Plan(), NOW)
     await db.outbox.set_copy(draft, 1, 55)
     await db.outbox.start(draft, 1, NOW)
-    await db.outbox.create_draft(1, 1, None, NOW)  # an unfinished draft
+    await db.outbox.create_draft(1, 1, Plan(), NOW)  # an unfinished draft
     await db.outbox.finish(draft, NOW)
     await db.users.delete(2)
     await db.outbox.forget(1)

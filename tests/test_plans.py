@@ -55,7 +55,14 @@ TEN_AM = datetime(2026, 12, 3, 15, 0, tzinfo=UTC)  # 10:00 in Boston (EST)
             "Hearing tomorrow",
         ),
         ("lang=es joined=30d Hola", "en", Audience(lang="es", joined_days=30), None, (), "Hola"),
-        ("acted=yes joined=7 Thanks!", "en", Audience(acted=True, joined_days=7), None, (), ""),
+        (
+            "acted=yes joined=7 Thanks!",
+            "en",
+            Audience(acted=True, joined_days=7),
+            None,
+            (),
+            "Thanks!",
+        ),
         ('at="tomorrow 10am" Hearing', "en", Audience(), TEN_AM, (), "Hearing"),
         ("at=“tomorrow at 10” Hearing", "en", Audience(), TEN_AM, (), "Hearing"),
         ('at="mañana a las 10" Audiencia', "es", Audience(), TEN_AM, (), "Audiencia"),
@@ -85,8 +92,7 @@ def test_options_before_the_text_make_the_plan(
     parsed = parse_compose(arg, ["en", "es", "pt"], now=EVENING, timezone=ZONE, lang=lang)
     assert parsed.problem is None
     assert parsed.plan == Plan(audience=audience, send_at=send_at, buttons=buttons)
-    if text:
-        assert parsed.text == text
+    assert parsed.text == text
 
 
 @pytest.mark.parametrize(
