@@ -94,6 +94,7 @@ THRESHOLDS = tuple(round(0.30 + step * 0.01, 2) for step in range(36))
 MARGINS = (0.0, 0.02, 0.04, 0.06, 0.08, 0.1, 0.15)  # shares of the best score
 EMBEDDING_THRESHOLDS = tuple(round(0.30 + step * 0.02, 2) for step in range(33))
 EMBEDDING_MARGINS = (0.0, 0.02, 0.04, 0.06, 0.08, 0.1)  # cosine points
+EMERGENCY_ENTRY = "emergency"
 WRONG_COST = 3  # a wrong answer is worse than a decline: the target allows 2% of them
 
 Matcher = Callable[[str], tuple[str | None, str]]  # (id given or None, verdict kind)
@@ -114,7 +115,9 @@ class _Outcome:
 
     @property
     def right(self) -> bool:
-        return self.got == self.question.expect
+        # The emergency reply carries the hotline, which is what the `emergency` entry gives.
+        expect = self.question.expect
+        return self.got == expect or (self.got == "urgent" and expect == EMERGENCY_ENTRY)
 
 
 def _load_questions(path: Path) -> list[_Question]:

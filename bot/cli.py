@@ -18,6 +18,7 @@ from bot.logs import setup_logging
 from flows.content import Content, ContentError
 from flows.models import COMMAND_LINE_ACTOR
 from storage.content import load_content
+from storage.fitted import FileStore
 
 if TYPE_CHECKING:
     from bot.context import BotApp
@@ -359,7 +360,7 @@ def _ask(content: Content, question: str | None, lang: str | None, *, as_json: b
     pack = content.pack(lang)
     # A visitor with no history, as the bot would see a first question.
     profile = Profile(user_id=0, lang=pack.code, first_seen=datetime.now(UTC))
-    indexes = {pack.code: FaqIndex.from_content(content, pack.code)}
+    indexes = {pack.code: FaqIndex.from_content(content, pack.code, FileStore())}
     ctx = Context(content, profile, Conversation(), indexes, Listener(content))
     questions = [question] if question is not None else (line.rstrip("\n") for line in sys.stdin)
     for q in questions:

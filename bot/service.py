@@ -51,6 +51,7 @@ from flows.models import (
     Unsubscribe,
 )
 from storage import Database
+from storage.fitted import FileStore
 
 __all__ = ["Outreach", "Prepared", "Who", "prepare", "utcnow"]
 
@@ -94,7 +95,8 @@ class Prepared:
 def prepare(content: Content) -> Prepared:
     """Build the knowledge indexes and the listener of a campaign (CPU-bound; may take a
     second, so a running bot calls it off the event loop)."""
-    faq = {lang: FaqIndex.from_content(content, lang) for lang in content.packs}
+    store = FileStore()
+    faq = {lang: FaqIndex.from_content(content, lang, store) for lang in content.packs}
     return Prepared(content, faq, Listener(content))
 
 

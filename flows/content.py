@@ -8,7 +8,7 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from functools import cached_property
 from typing import Any, ClassVar
@@ -306,9 +306,17 @@ class Words(Model):
         return value
 
 
+class NotCovered(Model):
+    """Examples of questions no entry answers, so the matcher learns to decline them."""
+
+    referral: list[str] = Field(default_factory=list)  # immigration questions for a lawyer
+    unrelated: list[str] = Field(default_factory=list)  # anything else
+
+
 class Faq(Model):
     synonyms: dict[str, str] = Field(default_factory=dict)
     entries: list[FaqEntry] = Field(min_length=1)
+    not_covered: NotCovered = Field(default_factory=NotCovered)
 
 
 @dataclass(frozen=True)
@@ -323,6 +331,7 @@ class LanguagePack:
     synonyms: dict[str, str]
     staff: StaffTexts
     words: Words
+    not_covered: NotCovered = field(default_factory=NotCovered)
 
 
 @dataclass(frozen=True, eq=False)

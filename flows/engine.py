@@ -352,7 +352,9 @@ def answer(ctx: Context, question: str, heard: Hearing | None = None) -> tuple[O
     # Matching keeps nothing, so it may read the words that were scrubbed from what is kept.
     match = index.match(question)
     effects: tuple[Effect, ...] = (RecordFunnel(step=Funnel.ASKED),)
-    if heard.referral and not (match.entry is not None and match.score >= REFERRAL_OVERRIDE):
+    if match.referral or (
+        heard.referral and not (match.entry is not None and match.score >= REFERRAL_OVERRIDE)
+    ):
         outcome = Outcome(
             conversation=Conversation(),
             replies=(*notice, Reply(text=ctx.say(texts.referral), buttons=menu_row(ctx))),

@@ -41,12 +41,14 @@ scored in full, which keeps a question near a millisecond with 2,000 entries.
 
 from __future__ import annotations
 
+import hashlib
 import heapq
 import itertools
+import json
 import math
 import re
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -54,7 +56,8 @@ from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
 from flows.analyzer import Analyzer
-from flows.content import Content, FaqEntry, LanguagePack, Matching
+from flows.classifier import FORMAT, Classifier, Store
+from flows.content import Content, FaqEntry, LanguagePack, Matching, NotCovered
 
 __all__ = [
     "DEFAULT_TUNING",
@@ -83,6 +86,9 @@ class FaqTuning:
     char_weight: float = 0.1  # share of the score from letter trigrams (slang, misspellings)
     threshold: float = 0.52
     margin: float = 0.02  # the best must lead the second by this share of its own score
+    penalty: float = 20.0  # the classifier's inverse regularisation (scikit-learn's C)
+    iterations: int = 30  # L-BFGS steps when fitting the classifier
+    confident: float = 0.6  # the classifier answers when its best entry is this likely
 
     def accepts(self, best: float, second: float) -> bool:
         """Return whether a best score of `best`, ahead of `second`, is worth answering.
@@ -100,6 +106,11 @@ _CANDIDATES = 24  # entries scored in full, by matched weight
 _LETTER_CANDIDATES = 6  # of those, the best compared by letter trigrams too
 _WALK = 128  # entries kept per word, by impact
 _MAX_TERMS = 48
+_MAX_CHARACTERS = 2000  # what a question is read up to
+_SUGGEST_LIKELY = 0.05  # an entry this likely is offered as a button when the bot declines
+# The classifier is fitted dense: past this many cells (phrasings x features, 4 bytes each)
+# a knowledge file is too big for it, and the word index alone decides.
+_DENSE_CELLS = 50_000_000
 
 _NON_WORD = re.compile(r"[^a-z0-9]+")
 _Pair = tuple[str, str]  # two neighbouring terms, in order
@@ -116,6 +127,7 @@ class FaqMatch:
     entry: FaqEntry | None
     score: float
     suggestions: tuple[str, ...] = ()
+    referral: bool = False  # declined as an immigration question for a lawyer
 
     @property
     def answered(self) -> bool:
@@ -147,13 +159,33 @@ class FaqIndex:
         tuning: FaqTuning = DEFAULT_TUNING,
         language: Matching | None = None,
         foreign_stop: frozenset[str] = frozenset(),
+        not_covered: NotCovered | None = None,
+        store: Store | None = None,
     ) -> None:
         self._entries = tuple(entries)
         self._by_id = {entry.id: entry for entry in self._entries}
         self.lang = lang
         self.tuning = tuning
-        self._analyzer = Analyzer(lang, synonyms, language or Matching(), foreign_stop)
+        language = language or Matching()
+        self._analyzer = Analyzer(lang, synonyms, language, foreign_stop)
         self._index()
+        self._not_covered = not_covered or NotCovered()
+        key = json.dumps(
+            [
+                FORMAT,
+                lang,
+                [[entry.id, entry.questions] for entry in self._entries],
+                self._not_covered.model_dump(),
+                sorted(synonyms.items()),
+                sorted(language.spelling.items()),
+                language.aspect_verbs,
+                tuning.penalty,
+                tuning.iterations,
+            ]
+        )
+        self._classifier = _fitted(
+            hashlib.sha256(key.encode()).hexdigest(), self._analyzer.words, self._fit, store
+        )
 
     @classmethod
     def build(
@@ -165,13 +197,18 @@ class FaqIndex:
         *,
         language: Matching | None = None,
         foreign_stop: frozenset[str] = frozenset(),
+        not_covered: NotCovered | None = None,
+        store: Store | None = None,
     ) -> FaqIndex:
         """Index `entries` once, for matching many questions in language `lang`.
 
         `language` says how the language is read (its words.yaml `matching`); `foreign_stop`
-        holds the other offered languages' stop words.
+        holds the other offered languages' stop words; `not_covered` has examples of
+        questions no entry answers; `store` keeps fitted classifiers between runs.
         """
-        return cls(entries, lang, synonyms or {}, tuning, language, foreign_stop)
+        return cls(
+            entries, lang, synonyms or {}, tuning, language, foreign_stop, not_covered, store
+        )
 
     @classmethod
     def from_pack(
@@ -179,17 +216,27 @@ class FaqIndex:
         pack: LanguagePack,
         others: Iterable[LanguagePack] = (),
         tuning: FaqTuning = DEFAULT_TUNING,
+        store: Store | None = None,
     ) -> FaqIndex:
         """Index one language of a campaign, with its synonyms and the other languages."""
         foreign = frozenset().union(
             *(other.words.matching.stop for other in others if other.code != pack.code)
         )
-        return cls(pack.faq, pack.code, pack.synonyms, tuning, pack.words.matching, foreign)
+        return cls(
+            pack.faq,
+            pack.code,
+            pack.synonyms,
+            tuning,
+            pack.words.matching,
+            foreign,
+            pack.not_covered,
+            store,
+        )
 
     @classmethod
-    def from_content(cls, content: Content, lang: str) -> FaqIndex:
+    def from_content(cls, content: Content, lang: str, store: Store | None = None) -> FaqIndex:
         """Index language `lang` of a campaign."""
-        return cls.from_pack(content.pack(lang), content.packs.values())
+        return cls.from_pack(content.pack(lang), content.packs.values(), store=store)
 
     @property
     def entries(self) -> tuple[FaqEntry, ...]:
@@ -199,6 +246,30 @@ class FaqIndex:
     def get(self, entry_id: str) -> FaqEntry | None:
         """Return the entry with id `entry_id`, or None."""
         return self._by_id.get(entry_id)
+
+    @property
+    def classifies(self) -> bool:
+        """Return whether the classifier decides (False past its size limit)."""
+        return self._classifier is not None
+
+    def _fit(self) -> Classifier | None:
+        """Fit the classifier on the phrasings, and on the examples of what is not covered."""
+        texts = [question for entry in self._entries for question in entry.questions]
+        labels = [number for number, entry in enumerate(self._entries) for _ in entry.questions]
+        for number, examples in enumerate(
+            (self._not_covered.referral, self._not_covered.unrelated), len(self._entries)
+        ):
+            texts += examples
+            labels += [number] * len(examples)
+        return Classifier.fit(
+            self._analyzer.words,
+            texts,
+            labels,
+            len(self._entries) + 2,
+            penalty=self.tuning.penalty,
+            iterations=self.tuning.iterations,
+            max_cells=_DENSE_CELLS,
+        )
 
     def _index(self) -> None:
         analyzer, tuning = self._analyzer, self.tuning
@@ -314,6 +385,8 @@ class FaqIndex:
 
     def match(self, question: str) -> FaqMatch:
         """Return the entry answering `question`, or a decline with the closest entry ids."""
+        if self._classifier is not None:
+            return self._classify(self._classifier, question)
         ranked = self._ranked(question)
         if not ranked:
             return FaqMatch(entry=None, score=0.0)
@@ -325,6 +398,21 @@ class FaqIndex:
             self._entries[number].id for number, score in ranked[:3] if score >= _SUGGEST_FLOOR
         )
         return FaqMatch(entry=None, score=round(best, 4), suggestions=suggestions)
+
+    def _classify(self, classifier: Classifier, question: str) -> FaqMatch:
+        probabilities = classifier.probabilities(question[:_MAX_CHARACTERS])
+        order = [int(number) for number in probabilities.argsort()[::-1]]
+        best = order[0]
+        score = round(float(probabilities[best]), 4)
+        count = len(self._entries)
+        if best < count and score >= self.tuning.confident:
+            return FaqMatch(entry=self._entries[best], score=score)
+        suggestions = tuple(
+            self._entries[number].id
+            for number in order[:4]
+            if number < count and probabilities[number] >= _SUGGEST_LIKELY
+        )[:3]
+        return FaqMatch(entry=None, score=score, suggestions=suggestions, referral=best == count)
 
     def ranked(self, question: str, limit: int = 3) -> tuple[tuple[FaqEntry, float], ...]:
         """Return the likeliest entries for `question` with their scores, best first."""
@@ -400,7 +488,7 @@ class FaqIndex:
         """Weigh the question's terms; in a story around a question, the story weighs less."""
         analyzer = self._analyzer
         sentences: list[tuple[list[str], bool]] = []
-        for text, asks in _sentences(question[:2000]):
+        for text, asks in _sentences(question[:_MAX_CHARACTERS]):
             words = analyzer.words(text)
             if not all(word in analyzer.small_talk for word in words):  # "Hi! What is S-Comm?"
                 sentences.append((self._join_pairs(words), asks))
@@ -500,6 +588,53 @@ class FaqIndex:
             for candidate, _, _ in found
             if len(word) > 5 or sorted(candidate) == sorted(word)
         ]
+
+
+class _Fitted:
+    """The classifiers fitted in this process, by their training data (the last few)."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._kept: dict[object, Classifier | None] = {}
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._kept
+
+    def get(self, key: object) -> Classifier | None:
+        return self._kept[key]
+
+    def put(self, key: object, classifier: Classifier | None) -> None:
+        self._kept.pop(key, None)
+        self._kept[key] = classifier
+        while len(self._kept) > self._size:
+            del self._kept[next(iter(self._kept))]
+
+
+_FITTED = _Fitted(size=12)
+
+
+def _fitted(
+    key: str,
+    words: Callable[[str], list[str]],
+    fit: Callable[[], Classifier | None],
+    store: Store | None,
+) -> Classifier | None:
+    """Return the classifier for `key`: fitted already in this process, kept, or fitted now."""
+    if key in _FITTED:
+        return _FITTED.get(key)
+    classifier = None
+    kept = store.load(key) if store is not None else None
+    if kept is not None:
+        try:
+            classifier = Classifier.from_arrays(words, kept)
+        except (KeyError, ValueError):  # kept by another version: fit again
+            classifier = None
+    if classifier is None:
+        classifier = fit()
+        if classifier is not None and store is not None:
+            store.save(key, classifier.arrays())
+    _FITTED.put(key, classifier)
+    return classifier
 
 
 class _Phrasing(NamedTuple):

@@ -240,6 +240,7 @@ def load_content(root: Path | str) -> Content:
                 synonyms=parts["faq"].synonyms,
                 staff=parts["staff"],
                 words=parts["words"],
+                not_covered=parts["faq"].not_covered,
             )
     _check_languages_agree(reader, campaign, packs)
     if reader.problems:
