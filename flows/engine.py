@@ -292,10 +292,6 @@ def _press(data: str, ctx: Context) -> Outcome:
 
 # -- free text -----------------------------------------------------------------------------
 
-# A referral word ("DACA", "green card") sends a question to legal help unless the knowledge
-# file answers it at least this well.
-REFERRAL_OVERRIDE = 0.6
-
 
 @dataclass(frozen=True)
 class Verdict:
@@ -352,9 +348,9 @@ def answer(ctx: Context, question: str, heard: Hearing | None = None) -> tuple[O
     # Matching keeps nothing, so it may read the words that were scrubbed from what is kept.
     match = index.match(question)
     effects: tuple[Effect, ...] = (RecordFunnel(step=Funnel.ASKED),)
-    if match.referral or (
-        heard.referral and not (match.entry is not None and match.score >= REFERRAL_OVERRIDE)
-    ):
+    # A word for a lawyer ("DACA", "green card") sends a question to legal help, unless the
+    # knowledge file answers it decisively; so does a question like the file's referral examples.
+    if match.referral or (heard.referral and not match.decisive):
         outcome = Outcome(
             conversation=Conversation(),
             replies=(*notice, Reply(text=ctx.say(texts.referral), buttons=menu_row(ctx))),

@@ -86,9 +86,11 @@ class FaqTuning:
     char_weight: float = 0.1  # share of the score from letter trigrams (slang, misspellings)
     threshold: float = 0.52
     margin: float = 0.02  # the best must lead the second by this share of its own score
-    penalty: float = 20.0  # the classifier's inverse regularisation (scikit-learn's C)
-    iterations: int = 30  # L-BFGS steps when fitting the classifier
-    confident: float = 0.6  # the classifier answers when its best entry is this likely
+    penalty: float = 50.0  # the classifier's inverse regularisation (scikit-learn's C)
+    iterations: int = 40  # L-BFGS steps when fitting the classifier
+    confident: float = 0.7  # the classifier answers when its best entry is this likely...
+    decisive: float = 0.9  # ...and even beside a word for a lawyer ("visa") when this likely
+    decisive_score: float = 0.6  # the word index's score that is as sure
 
     def accepts(self, best: float, second: float) -> bool:
         """Return whether a best score of `best`, ahead of `second`, is worth answering.
@@ -128,6 +130,7 @@ class FaqMatch:
     score: float
     suggestions: tuple[str, ...] = ()
     referral: bool = False  # declined as an immigration question for a lawyer
+    decisive: bool = False  # answered surely enough to outweigh a word for a lawyer
 
     @property
     def answered(self) -> bool:
@@ -183,8 +186,15 @@ class FaqIndex:
                 tuning.iterations,
             ]
         )
-        self._classifier = _fitted(
-            hashlib.sha256(key.encode()).hexdigest(), self._analyzer.words, self._fit, store
+        # Without examples of what it does not cover, a softmax cannot decline: any word in
+        # common makes some entry likely. Such a file (a test's, a campaign's first draft) is
+        # matched by the word index alone.
+        self._classifier = (
+            _fitted(
+                hashlib.sha256(key.encode()).hexdigest(), self._analyzer.words, self._fit, store
+            )
+            if self._not_covered.unrelated
+            else None
         )
 
     @classmethod
@@ -393,20 +403,27 @@ class FaqIndex:
         best_number, best = ranked[0]
         second = ranked[1][1] if len(ranked) > 1 else 0.0
         if self.tuning.accepts(best, second):
-            return FaqMatch(entry=self._entries[best_number], score=round(best, 4))
+            decisive = best >= self.tuning.decisive_score
+            return FaqMatch(
+                entry=self._entries[best_number], score=round(best, 4), decisive=decisive
+            )
         suggestions = tuple(
             self._entries[number].id for number, score in ranked[:3] if score >= _SUGGEST_FLOOR
         )
         return FaqMatch(entry=None, score=round(best, 4), suggestions=suggestions)
 
     def _classify(self, classifier: Classifier, question: str) -> FaqMatch:
-        probabilities = classifier.probabilities(question[:_MAX_CHARACTERS])
+        question = question[:_MAX_CHARACTERS]
+        if not classifier.knows(question):  # nothing the phrasings have: not even a guess
+            return FaqMatch(entry=None, score=0.0)
+        probabilities = classifier.probabilities(question)
         order = [int(number) for number in probabilities.argsort()[::-1]]
         best = order[0]
         score = round(float(probabilities[best]), 4)
         count = len(self._entries)
         if best < count and score >= self.tuning.confident:
-            return FaqMatch(entry=self._entries[best], score=score)
+            decisive = score >= self.tuning.decisive
+            return FaqMatch(entry=self._entries[best], score=score, decisive=decisive)
         suggestions = tuple(
             self._entries[number].id
             for number in order[:4]

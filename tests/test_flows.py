@@ -367,7 +367,7 @@ def test_an_overlong_emergency_still_gets_the_hotline(
 @pytest.mark.parametrize(
     ("question", "secrets"),
     [
-        ("my A-number is A123-456-789 can i get a work visa", ["123-456-789"]),
+        ("my A-number is A123-456-789, is the food bank open today", ["123-456-789"]),
         ("this is Rosalba Quintanilla, when does the food bank open", ["Rosalba", "Quintanilla"]),
         (
             "vivo en calle Bennington 22 con mi esposa Marisol, el dueño sube la renta",
@@ -396,7 +396,7 @@ def test_declined_questions_are_kept_without_who_asked(
     content: Content, indexes: dict[str, FaqIndex]
 ) -> None:
     outcome = run(content, indexes, Text(text="will it rain in boston tomorrow"))
-    assert KeepUnanswered(question="will it […] in boston […]", lang="en") in outcome.effects
+    assert KeepUnanswered(question="will it […] in boston tomorrow", lang="en") in outcome.effects
     assert Count(name="declined") in outcome.effects
     answered = run(content, indexes, Text(text="What is S-Comm?"))
     assert Count(name="answered") in answered.effects
