@@ -59,10 +59,10 @@ import numpy as np
 import yaml
 from rapidfuzz import fuzz, process, utils
 
-from flows.content import Content, FaqEntry
+from flows.content import Content, FaqEntry, NotCovered
 from flows.engine import Context, answer
-from flows.faq import _SUGGEST_FLOOR, DEFAULT_TUNING, FaqIndex, FaqMatch, FaqTuning
-from flows.listen import Listener
+from flows.faq import _SUGGEST_FLOOR, DEFAULT_TUNING, FaqIndex, FaqMatch, FaqTuning, Guess
+from flows.listen import Hearing, Listener
 from flows.models import Conversation, Profile
 from storage.content import load_content
 
@@ -72,7 +72,8 @@ ROOT = Path(__file__).resolve().parent.parent
 CONTENT = ROOT / "content"
 EVAL_DIR = ROOT / "bench" / "eval"
 LANGS = ("en", "es", "pt")
-PARTS = ("tune", "sealed")
+TUNE_PARTS = ("tune", "tune2")  # what the content and knobs may be tuned on
+PARTS = (*TUNE_PARTS, "sealed")
 OWN_SETS = {
     "en": ROOT / "bench" / "faq_eval.yaml",
     "es": ROOT / "bench" / "faq_eval_es.yaml",
@@ -81,17 +82,9 @@ OWN_SETS = {
 SYNTHETIC_ENTRIES = 2000
 LATENCY_ROUNDS = 5
 EMBEDDING = "wordllama l2_supercat_256"
-# The grid `--tune` searches (weights), then threshold and margin for each.
-WEIGHT_GRID: dict[str, tuple[float, ...]] = {
-    "bm25_share": (0.3, 0.4),
-    "dilution": (0.3, 0.4),
-    "pair_weight": (0.2, 0.4),
-    "unknown_weight": (2.0, 4.0, 6.0),
-    "answer_weight": (0.15, 0.3, 0.5),
-    "char_weight": (0.0, 0.1, 0.2),
-}
-THRESHOLDS = tuple(round(0.30 + step * 0.01, 2) for step in range(36))
-MARGINS = (0.0, 0.02, 0.04, 0.06, 0.08, 0.1, 0.15)  # shares of the best score
+# The grid `--tune` searches for the classifier's decline rule.
+CONFIDENT = tuple(round(0.40 + step * 0.05, 2) for step in range(12))
+DECISIVE = (0.6, 0.7, 0.8, 0.9, 0.95, 1.01)
 EMBEDDING_THRESHOLDS = tuple(round(0.30 + step * 0.02, 2) for step in range(33))
 EMBEDDING_MARGINS = (0.0, 0.02, 0.04, 0.06, 0.08, 0.1)  # cosine points
 EMERGENCY_ENTRY = "emergency"
@@ -416,6 +409,10 @@ def _fit_opinion(
 # -- measuring ------------------------------------------------------------------------------
 
 
+def _engine_name(index: FaqIndex) -> str:
+    return "engine (classifier)" if index.classifies else "engine (word index: too big to fit)"
+
+
 def _run(matcher: Matcher, questions: Sequence[_Question]) -> list[_Outcome]:
     return [_Outcome(question, *matcher(question.q)) for question in questions]
 
@@ -516,63 +513,57 @@ def _synthetic(entries: Sequence[FaqEntry], count: int, seed: int = 2014) -> lis
 
 # -- tuning on the tune parts ---------------------------------------------------------------
 
-_Top = tuple[str | None, float, float]  # best id, best score, second score
+_Guessed = tuple[_Question, Hearing, Guess]
 
 
-def _tunings() -> Iterator[FaqTuning]:
-    yield DEFAULT_TUNING
-    names = list(WEIGHT_GRID)
-    for values in itertools.product(*(WEIGHT_GRID[name] for name in names)):
-        tuning = dataclasses.replace(DEFAULT_TUNING, **dict(zip(names, values, strict=True)))
-        if tuning != DEFAULT_TUNING:
-            yield tuning
+def _guesses(content: Content, parts: Sequence[str]) -> list[_Guessed]:
+    """Return each tune question with what the listener heard and the classifier's guess."""
+    listener = Listener(content)
+    found: list[_Guessed] = []
+    for lang in LANGS:
+        index = FaqIndex.from_content(content, lang)
+        for part in parts:
+            for question in _eval_set(lang, part):
+                guess = index.guess(question.q)
+                if guess is None:
+                    raise SystemExit(f"{lang}: no classifier (no not_covered examples?)")
+                found.append((question, listener.hear(question.q), guess))
+    return found
 
 
-def _tops(index: FaqIndex, questions: Sequence[_Question]) -> list[_Top]:
-    tops: list[_Top] = []
-    for question in questions:
-        ranked = index.ranked(question.q, limit=2)
-        if not ranked:
-            tops.append((None, 0.0, 0.0))
-            continue
-        second = ranked[1][1] if len(ranked) > 1 else 0.0
-        tops.append((ranked[0][0].id, ranked[0][1], second))
-    return tops
+def _decided(heard: Hearing, guess: Guess, confident: float, decisive: float) -> str | None:
+    """What the engine gives for one guess, as `flows.engine.answer` decides (see there)."""
+    if heard.urgent:
+        return "urgent"
+    if heard.intent is not None or guess.referral or guess.entry is None:
+        return None
+    if guess.probability < confident or (heard.referral and guess.probability < decisive):
+        return None
+    return guess.entry.id
 
 
 def _fit(content: Content) -> tuple[FaqTuning, int]:
-    """Return the tuning with the best utility on the tune parts of every language."""
-    sets = {lang: _eval_set(lang, "tune") for lang in LANGS}
+    """Return `confident` and `decisive` with the best utility on every tune part."""
+    guessed = _guesses(content, TUNE_PARTS)
     best: tuple[int, float, float] | None = None
-    fitted = DEFAULT_TUNING
-    for weights in _tunings():
-        tops = []
-        for lang, questions in sets.items():
-            pack = content.pack(lang)
-            index = FaqIndex.from_pack(pack, content.packs.values(), weights)
-            tops += list(zip(_tops(index, questions), questions, strict=True))
-        for margin in MARGINS:
-            utilities = []
-            for threshold in THRESHOLDS:
-                utility = 0
-                for (got, score, second), question in tops:
-                    answered = (
-                        got is not None and score >= threshold and score - second >= margin * score
-                    )
-                    if answered:
-                        utility += 1 if got == question.expect else -WRONG_COST
-                    else:
-                        utility += question.expect is None
-                utilities.append(utility)
-            top = max(utilities)
-            plateau = [t for t, u in zip(THRESHOLDS, utilities, strict=True) if u == top]
-            key = (top, margin, -abs(weights.bm25_share - DEFAULT_TUNING.bm25_share))
-            if best is None or key > best:
-                best = key
-                fitted = dataclasses.replace(
-                    weights, threshold=plateau[len(plateau) // 2], margin=margin
-                )
-    return fitted, best[0] if best else 0
+    for confident, decisive in itertools.product(CONFIDENT, DECISIVE):
+        if decisive < confident:
+            continue
+        utility = 0
+        for question, heard, guess in guessed:
+            got = _decided(heard, guess, confident, decisive)
+            if got is None:
+                utility += question.expect is None
+            elif _Outcome(question, got, "").right:
+                utility += 1
+            else:
+                utility -= WRONG_COST
+        if best is None or utility > best[0]:
+            best = (utility, confident, decisive)
+    assert best is not None
+    utility, confident, decisive = best
+    fitted = dataclasses.replace(DEFAULT_TUNING, confident=confident, decisive=decisive)
+    return fitted, utility
 
 
 # -- printing -------------------------------------------------------------------------------
@@ -645,9 +636,13 @@ def main() -> None:
         fuzzy = _baseline(entries, threshold)
         second = _SecondOpinion(lexical[lang], embedded[lang], opinion)
         cut, margin = _best_embedding(embedded[lang], parts["tune"])
+        words_only = FaqIndex.from_pack(
+            dataclasses.replace(pack, not_covered=NotCovered()), content.packs.values()
+        )
         matchers: list[tuple[str, Matcher]] = [
             ("bot", bot),
             ("matcher alone", _matcher_alone(lexical[lang])),
+            ("bot, word index alone", _bot(content, lang, index=words_only)),
             (f"embedding ({EMBEDDING}) >={cut:.2f}", _embedding(embedded[lang], cut, margin)),
             (f"fuzzy>={threshold:.0f}", fuzzy),
         ]
@@ -661,7 +656,9 @@ def main() -> None:
         for part in (*PARTS, "whole"):
             for name, by_part in outcomes.items():
                 found = (
-                    [*by_part["tune"], *by_part["sealed"]] if part == "whole" else by_part[part]
+                    [outcome for part in PARTS for outcome in by_part[part]]
+                    if part == "whole"
+                    else by_part[part]
                 )
                 referral = name.startswith("bot")
                 rows.append(_row(lang, part, name, _rates(found), referral=referral))
@@ -674,7 +671,8 @@ def main() -> None:
                 o.got or "-",
                 o.verdict,
             ]
-            for o in outcomes["bot"]["tune"]
+            for part in TUNE_PARTS
+            for o in outcomes["bot"][part]
             if not o.right
         ]
         own = _load_questions(OWN_SETS[lang])
@@ -690,8 +688,9 @@ def main() -> None:
         )
         big_embedded = _EmbeddingIndex(big_entries)
         timed: list[tuple[str, Callable[[str], object], int, int]] = [
-            ("engine", small.match, len(entries), LATENCY_ROUNDS),
-            ("engine", big.match, len(big_entries), LATENCY_ROUNDS),
+            (_engine_name(small), small.match, len(entries), LATENCY_ROUNDS),
+            (_engine_name(big), big.match, len(big_entries), LATENCY_ROUNDS),
+            ("word index", words_only.match, len(entries), LATENCY_ROUNDS),
             ("embedding", embedded[lang].best, len(entries), LATENCY_ROUNDS),
             ("embedding", big_embedded.best, len(big_entries), LATENCY_ROUNDS),
             ("fuzzy", fuzzy, len(entries), LATENCY_ROUNDS),
@@ -744,7 +743,10 @@ def main() -> None:
         )
     if "--tune" in sys.argv:
         fitted, utility = _fit(content)
-        print(f"fitted on the tune parts (utility {utility}, wrong costs {WRONG_COST}): {fitted}")
+        print(
+            f"fitted on the tune parts (utility {utility}, wrong costs {WRONG_COST}): "
+            f"confident={fitted.confident} decisive={fitted.decisive}"
+        )
         if fitted != DEFAULT_TUNING:
             print("the shipped FaqTuning differs: copy the above into its defaults")
         print()

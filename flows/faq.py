@@ -64,6 +64,7 @@ __all__ = [
     "FaqIndex",
     "FaqMatch",
     "FaqTuning",
+    "Guess",
 ]
 
 # -- tuning ---------------------------------------------------------------------------------
@@ -104,7 +105,7 @@ class FaqTuning:
 DEFAULT_TUNING = FaqTuning()
 _QUESTION_WEIGHT = 1.0
 _SUGGEST_FLOOR = 0.2
-_CANDIDATES = 24  # entries scored in full, by matched weight
+_CANDIDATES = 8  # entries scored in full, by matched weight
 _LETTER_CANDIDATES = 6  # of those, the best compared by letter trigrams too
 _WALK = 128  # entries kept per word, by impact
 _MAX_TERMS = 48
@@ -136,6 +137,16 @@ class FaqMatch:
     def answered(self) -> bool:
         """Return whether an entry was found."""
         return self.entry is not None
+
+
+@dataclass(frozen=True)
+class Guess:
+    """The classifier's likeliest class for a question, before deciding to answer."""
+
+    entry: FaqEntry | None  # None: like the examples of what is not covered, or unknown
+    probability: float
+    referral: bool  # like the examples of questions for a lawyer
+    runners_up: tuple[str, ...]  # the entries likely enough to offer as buttons
 
 
 def _sentences(text: str) -> list[tuple[str, bool]]:
@@ -395,8 +406,9 @@ class FaqIndex:
 
     def match(self, question: str) -> FaqMatch:
         """Return the entry answering `question`, or a decline with the closest entry ids."""
-        if self._classifier is not None:
-            return self._classify(self._classifier, question)
+        guess = self.guess(question)
+        if guess is not None:
+            return self._decide(guess)
         ranked = self._ranked(question)
         if not ranked:
             return FaqMatch(entry=None, score=0.0)
@@ -412,24 +424,37 @@ class FaqIndex:
         )
         return FaqMatch(entry=None, score=round(best, 4), suggestions=suggestions)
 
-    def _classify(self, classifier: Classifier, question: str) -> FaqMatch:
+    def guess(self, question: str) -> Guess | None:
+        """Return the classifier's likeliest class for `question`, undecided; None when the
+        word index decides (no examples of what is not covered, or too big a file)."""
+        classifier = self._classifier
+        if classifier is None:
+            return None
         question = question[:_MAX_CHARACTERS]
         if not classifier.knows(question):  # nothing the phrasings have: not even a guess
-            return FaqMatch(entry=None, score=0.0)
+            return Guess(entry=None, probability=0.0, referral=False, runners_up=())
         probabilities = classifier.probabilities(question)
         order = [int(number) for number in probabilities.argsort()[::-1]]
-        best = order[0]
-        score = round(float(probabilities[best]), 4)
         count = len(self._entries)
-        if best < count and score >= self.tuning.confident:
-            decisive = score >= self.tuning.decisive
-            return FaqMatch(entry=self._entries[best], score=score, decisive=decisive)
-        suggestions = tuple(
-            self._entries[number].id
-            for number in order[:4]
-            if number < count and probabilities[number] >= _SUGGEST_LIKELY
-        )[:3]
-        return FaqMatch(entry=None, score=score, suggestions=suggestions, referral=best == count)
+        best = order[0]
+        return Guess(
+            entry=self._entries[best] if best < count else None,
+            probability=round(float(probabilities[best]), 4),
+            referral=best == count,
+            runners_up=tuple(
+                self._entries[number].id
+                for number in order[:4]
+                if number < count and probabilities[number] >= _SUGGEST_LIKELY
+            )[:3],
+        )
+
+    def _decide(self, guess: Guess) -> FaqMatch:
+        tuning, score = self.tuning, guess.probability
+        if guess.entry is not None and score >= tuning.confident:
+            return FaqMatch(entry=guess.entry, score=score, decisive=score >= tuning.decisive)
+        return FaqMatch(
+            entry=None, score=score, suggestions=guess.runners_up, referral=guess.referral
+        )
 
     def ranked(self, question: str, limit: int = 3) -> tuple[tuple[FaqEntry, float], ...]:
         """Return the likeliest entries for `question` with their scores, best first."""
