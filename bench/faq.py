@@ -84,6 +84,7 @@ LATENCY_ROUNDS = 5
 EMBEDDING = "wordllama l2_supercat_256"
 # The grid `--tune` searches for the classifier's decline rule.
 CONFIDENT = tuple(round(0.40 + step * 0.05, 2) for step in range(12))
+AGREED = (0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.5)
 DECISIVE = (0.6, 0.7, 0.8, 0.9, 0.95, 1.01)
 EMBEDDING_THRESHOLDS = tuple(round(0.30 + step * 0.02, 2) for step in range(33))
 EMBEDDING_MARGINS = (0.0, 0.02, 0.04, 0.06, 0.08, 0.1)  # cosine points
@@ -513,7 +514,7 @@ def _synthetic(entries: Sequence[FaqEntry], count: int, seed: int = 2014) -> lis
 
 # -- tuning on the tune parts ---------------------------------------------------------------
 
-_Guessed = tuple[_Question, Hearing, Guess]
+_Guessed = tuple[_Question, Hearing, Guess, str | None]  # ..., the word index's answer
 
 
 def _guesses(content: Content, parts: Sequence[str]) -> list[_Guessed]:
@@ -527,31 +528,41 @@ def _guesses(content: Content, parts: Sequence[str]) -> list[_Guessed]:
                 guess = index.guess(question.q)
                 if guess is None:
                     raise SystemExit(f"{lang}: no classifier (no not_covered examples?)")
-                found.append((question, listener.hear(question.q), guess))
+                words = index.match_words(question.q).entry
+                found.append(
+                    (question, listener.hear(question.q), guess, words.id if words else None)
+                )
     return found
 
 
-def _decided(heard: Hearing, guess: Guess, confident: float, decisive: float) -> str | None:
-    """What the engine gives for one guess, as `flows.engine.answer` decides (see there)."""
+def _decided(guessed: _Guessed, tuning: FaqTuning) -> str | None:
+    """What the engine gives for one guess, as `flows.engine.answer` and `FaqIndex.match`
+    decide (see there)."""
+    _, heard, guess, words = guessed
     if heard.urgent:
         return "urgent"
     if heard.intent is not None or guess.referral or guess.entry is None:
         return None
-    if guess.probability < confident or (heard.referral and guess.probability < decisive):
+    likely = guess.probability
+    agreed = likely >= tuning.agreed and words == guess.entry.id
+    if not (likely >= tuning.confident or agreed) or (heard.referral and likely < tuning.decisive):
         return None
     return guess.entry.id
 
 
 def _fit(content: Content) -> tuple[FaqTuning, int]:
-    """Return `confident` and `decisive` with the best utility on every tune part."""
+    """Return `confident`, `agreed` and `decisive` with the best utility on the tune parts."""
     guessed = _guesses(content, TUNE_PARTS)
-    best: tuple[int, float, float] | None = None
-    for confident, decisive in itertools.product(CONFIDENT, DECISIVE):
-        if decisive < confident:
+    best: tuple[int, FaqTuning] | None = None
+    for confident, agreed, decisive in itertools.product(CONFIDENT, AGREED, DECISIVE):
+        if not agreed <= confident <= decisive:
             continue
+        tuning = dataclasses.replace(
+            DEFAULT_TUNING, confident=confident, agreed=agreed, decisive=decisive
+        )
         utility = 0
-        for question, heard, guess in guessed:
-            got = _decided(heard, guess, confident, decisive)
+        for found in guessed:
+            question, got = found[0], _decided(found, tuning)
             if got is None:
                 utility += question.expect is None
             elif _Outcome(question, got, "").right:
@@ -559,11 +570,9 @@ def _fit(content: Content) -> tuple[FaqTuning, int]:
             else:
                 utility -= WRONG_COST
         if best is None or utility > best[0]:
-            best = (utility, confident, decisive)
+            best = (utility, tuning)
     assert best is not None
-    utility, confident, decisive = best
-    fitted = dataclasses.replace(DEFAULT_TUNING, confident=confident, decisive=decisive)
-    return fitted, utility
+    return best[1], best[0]
 
 
 # -- printing -------------------------------------------------------------------------------
@@ -745,7 +754,7 @@ def main() -> None:
         fitted, utility = _fit(content)
         print(
             f"fitted on the tune parts (utility {utility}, wrong costs {WRONG_COST}): "
-            f"confident={fitted.confident} decisive={fitted.decisive}"
+            f"confident={fitted.confident} agreed={fitted.agreed} decisive={fitted.decisive}"
         )
         if fitted != DEFAULT_TUNING:
             print("the shipped FaqTuning differs: copy the above into its defaults")

@@ -89,8 +89,9 @@ class FaqTuning:
     margin: float = 0.02  # the best must lead the second by this share of its own score
     penalty: float = 50.0  # the classifier's inverse regularisation (scikit-learn's C)
     iterations: int = 40  # L-BFGS steps when fitting the classifier
-    confident: float = 0.7  # the classifier answers when its best entry is this likely...
-    decisive: float = 0.9  # ...and even beside a word for a lawyer ("visa") when this likely
+    confident: float = 0.7  # the classifier answers when its best entry is this likely,
+    agreed: float = 0.25  # or this likely when the word index answers the same entry...
+    decisive: float = 0.7  # ...and even beside a word for a lawyer ("visa") when this likely
     decisive_score: float = 0.6  # the word index's score that is as sure
 
     def accepts(self, best: float, second: float) -> bool:
@@ -408,7 +409,11 @@ class FaqIndex:
         """Return the entry answering `question`, or a decline with the closest entry ids."""
         guess = self.guess(question)
         if guess is not None:
-            return self._decide(guess)
+            return self._decide(guess, question)
+        return self.match_words(question)
+
+    def match_words(self, question: str) -> FaqMatch:
+        """Return what the word index alone makes of `question` (see the module's notes)."""
         ranked = self._ranked(question)
         if not ranked:
             return FaqMatch(entry=None, score=0.0)
@@ -448,9 +453,13 @@ class FaqIndex:
             )[:3],
         )
 
-    def _decide(self, guess: Guess) -> FaqMatch:
+    def _decide(self, guess: Guess, question: str) -> FaqMatch:
         tuning, score = self.tuning, guess.probability
-        if guess.entry is not None and score >= tuning.confident:
+        if guess.entry is not None and (
+            score >= tuning.confident
+            # Less sure, but the word index, which reads the question another way, agrees.
+            or (score >= tuning.agreed and self.match_words(question).entry is guess.entry)
+        ):
             return FaqMatch(entry=guess.entry, score=score, decisive=score >= tuning.decisive)
         return FaqMatch(
             entry=None, score=score, suggestions=guess.runners_up, referral=guess.referral
