@@ -300,19 +300,26 @@ class FaqIndex:
         question_tf: list[Counter[str]] = []
         answer_tf: list[Counter[str]] = []
         surface: Counter[str] = Counter()
+        stop, stem = analyzer.stop, analyzer.stem
+        read = {
+            question: analyzer.words(question)
+            for entry in self._entries
+            for question in entry.questions
+        }
         for number, entry in enumerate(self._entries):
             questions: Counter[str] = Counter()
             for question in entry.questions:
-                terms = analyzer.terms(question)
+                kept = [word for word in read[question] if word not in stop]
+                terms = [stem(word) for word in kept]
                 phrasings.append(terms)
                 phrasing_entry.append(number)
                 questions.update(terms)
+                surface.update(kept)
             question_tf.append(questions)
             # "Source: {source}." cites; the words of {links} are not the answer's own.
             answer_text = _PLACEHOLDER.sub(" ", _CITATION.sub(" ", entry.answer))
             answer_tf.append(Counter(analyzer.terms(answer_text)))
-            for text in (*entry.questions, answer_text):
-                surface.update(word for word in analyzer.words(text) if word not in analyzer.stop)
+            surface.update(word for word in analyzer.words(answer_text) if word not in stop)
 
         count = max(len(self._entries), 1)
         # An answer mentions many things in passing: its words count less towards rarity.
@@ -388,7 +395,7 @@ class FaqIndex:
         for entry in self._entries:
             counts: Counter[str] = Counter()
             for question in entry.questions:
-                for word in analyzer.words(question):
+                for word in read[question]:
                     if word not in self._stop_words:
                         counts.update(_trigrams(word))
             entry_counts.append(counts)

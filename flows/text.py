@@ -18,7 +18,10 @@ def fold(text: str) -> str:
     What is left is ASCII letters and digits: "¡ALTO!" is "alto", "Inmigración" is
     "inmigracion"; a script with no Latin letters folds to nothing.
     """
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    plain = "".join(char for char in decomposed if not unicodedata.combining(char))
+    if text.isascii():  # most of what people type: nothing to decompose
+        plain = text.lower()
+    else:
+        decomposed = unicodedata.normalize("NFKD", text.casefold())
+        plain = "".join(char for char in decomposed if not unicodedata.combining(char))
     plain = _APOSTROPHE.sub("", _NUMBER_SEPARATOR.sub("", plain))
     return _NON_WORD.sub(" ", plain).strip()
