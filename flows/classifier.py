@@ -23,11 +23,11 @@ import math
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 import numpy as np
 
-__all__ = ["Classifier", "Features", "Store"]
+__all__ = ["Classifier", "Features", "Reading", "Store"]
 
 FORMAT = 1  # bump when what is fitted, or how, changes: kept fits are then fitted again
 
@@ -64,7 +64,8 @@ class Features:
     ) -> None:
         self._words = words
         self._word_vocab, self._gram_vocab = vocabulary
-        self.size = len(self._word_vocab.index) + len(self._gram_vocab.index)
+        self.word_count = len(self._word_vocab.index)  # words come first, then letter groups
+        self.size = self.word_count + len(self._gram_vocab.index)
 
     @classmethod
     def learn(
@@ -192,16 +193,21 @@ class Classifier:
         """Return the classifier that `arrays` kept."""
         return cls(Features.from_arrays(words, arrays), arrays["weights"], arrays["bias"])
 
-    def probabilities(self, text: str) -> np.ndarray:
-        """Return each class's probability for `text`."""
+    def read(self, text: str) -> Reading:
+        """Return each class's probability for `text`, and how many of its words are known."""
         columns, values = self.features.row(text)
         scores = self._bias + values @ self._weights[columns] if len(columns) else self._bias
         scores = np.exp(scores - scores.max())
-        return scores / scores.sum()
+        known = int((columns < self.features.word_count).sum())
+        return Reading(scores / scores.sum(), known, bool(len(columns)))
 
-    def knows(self, text: str) -> bool:
-        """Return whether `text` has any word or letter group the phrasings have."""
-        return bool(len(self.features.row(text)[0]))
+
+class Reading(NamedTuple):
+    """What the classifier makes of a text."""
+
+    probabilities: np.ndarray  # by class
+    known_words: int  # words the phrasings have (letter groups aside)
+    known: bool  # anything the phrasings have, word or letter group
 
 
 def _fit(

@@ -442,10 +442,9 @@ class FaqIndex:
         classifier = self._classifier
         if classifier is None:
             return None
-        question = question[:_MAX_CHARACTERS]
-        if not classifier.knows(question):  # nothing the phrasings have: not even a guess
+        probabilities, known_words, known = classifier.read(question[:_MAX_CHARACTERS])
+        if not known:  # nothing the phrasings have: not even a guess
             return Guess(entry=None, probability=0.0, referral=False, runners_up=())
-        probabilities = classifier.probabilities(question)
         order = [int(number) for number in probabilities.argsort()[::-1]]
         count = len(self._entries)
         best = order[0]
@@ -453,10 +452,11 @@ class FaqIndex:
             entry=self._entries[best] if best < count else None,
             probability=round(float(probabilities[best]), 4),
             referral=best == count,
+            # Letter groups alone ("asdkjh") are too little to offer entries on.
             runners_up=tuple(
                 self._entries[number].id
                 for number in order[:4]
-                if number < count and probabilities[number] >= _SUGGEST_LIKELY
+                if number < count and probabilities[number] >= _SUGGEST_LIKELY and known_words
             )[:3],
         )
 

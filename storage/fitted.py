@@ -14,12 +14,14 @@ import os
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 __all__ = ["FileStore", "default_folder"]
 
 log = logging.getLogger(__name__)
+_savez: Any = np.savez  # numpy's stubs read a ** of arrays as its keyword flags
 
 
 def default_folder() -> Path:
@@ -50,7 +52,7 @@ class FileStore:
             # Written aside, then renamed: a reader never sees half a file.
             handle, temporary = tempfile.mkstemp(dir=self.folder, suffix=".tmp")
             with os.fdopen(handle, "wb") as file:
-                np.savez(file, **arrays)
+                _savez(file, **arrays)
             os.replace(temporary, self._path(key))
         except OSError as error:
             log.info("fitted FAQ classifier not kept (%s): it is fitted at each start", error)

@@ -41,13 +41,21 @@ ENV_VARS = (
 )
 
 
+@pytest.fixture(scope="session")
+def fit_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One folder of fitted FAQ classifiers for the session's bots (storage/fitted.py)."""
+    return tmp_path_factory.mktemp("cache")
+
+
 @pytest.fixture(autouse=True)
-def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fit_cache: Path) -> Path:
     """Run each test in its own folder with none of the developer's variables or .env."""
     for name in ENV_VARS:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("DATABASE_PATH", str(tmp_path / "bot.sqlite3"))
+    # Fitted classifiers go to the session's folder, not the developer's ~/.cache.
+    monkeypatch.setenv("XDG_CACHE_HOME", str(fit_cache))
     return tmp_path
 
 

@@ -1,0 +1,159 @@
+"""The FAQ classifier: what it answers, refers and declines, and how its fits are kept."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from flows import faq
+from flows.classifier import Classifier
+from flows.content import Content, FaqEntry, NotCovered
+from flows.engine import Context, Verdict, answer
+from flows.faq import FaqIndex
+from flows.listen import Listener
+from flows.models import Conversation, Profile
+from storage.fitted import FileStore
+
+
+@pytest.fixture(scope="module")
+def indexes(content: Content) -> dict[str, FaqIndex]:
+    return {code: FaqIndex.from_content(content, code) for code in content.packs}
+
+
+def ask(content: Content, indexes: dict[str, FaqIndex], lang: str, question: str) -> Verdict:
+    profile = Profile(user_id=7, lang=lang, first_seen=datetime(2026, 11, 1, tzinfo=UTC))
+    ctx = Context(content, profile, Conversation(), indexes, Listener(content))
+    return answer(ctx, question)[1]
+
+
+def test_the_shipped_campaign_is_matched_by_the_classifier(
+    indexes: dict[str, FaqIndex],
+) -> None:
+    assert all(index.classifies for index in indexes.values())
+
+
+@pytest.mark.parametrize(
+    ("lang", "question", "expected"),
+    [
+        ("en", "is the gov still against that fingerprint thing", "governor-decision"),
+        ("en", "my friend got hit by her husband but shes scared to call", "domestic-violence"),
+        ("es", "q paso con lo del gobernador y la migra al final", "governor-decision"),
+        ("es", "kiero ayudar a la causa q mas puedo aser", "help-further"),
+        ("pt", "o que que é esse tal de ese com q o pessoal ta falando", "what-is-scomm"),
+        ("pt", "como faço pra mandar esse bot pros meus amigos", "share-bot"),
+    ],
+)
+def test_questions_as_people_type_them(
+    content: Content,
+    indexes: dict[str, FaqIndex],
+    lang: str,
+    question: str,
+    expected: str,
+) -> None:
+    verdict = ask(content, indexes, lang, question)
+    assert (verdict.kind, verdict.id) == ("answer", expected)
+
+
+@pytest.mark.parametrize(
+    ("lang", "question"),
+    [
+        ("en", "can i get papers if i marry my boyfriend, he is a citizen"),
+        ("es", "puedo viajar a mi pais si estoy en tramite"),
+        ("pt", "posso viajar pro brasil se meu processo ta em andamento"),
+    ],
+)
+def test_questions_like_the_referral_examples_get_legal_help(
+    content: Content, indexes: dict[str, FaqIndex], lang: str, question: str
+) -> None:
+    # None of these has a word from words.yaml `referral`: the examples carry them.
+    assert not Listener(content).hear(question).referral
+    verdict = ask(content, indexes, lang, question)
+    assert verdict.kind == "referral"
+
+
+@pytest.mark.parametrize(
+    ("lang", "question"),
+    [
+        ("en", "who is the governor of new hampshire"),
+        ("en", "how many people live in chelsea"),
+        ("es", "cuantos habitantes tiene lynn"),
+        ("pt", "quantos habitantes tem everett"),
+    ],
+)
+def test_questions_that_only_share_words_are_declined(
+    content: Content, indexes: dict[str, FaqIndex], lang: str, question: str
+) -> None:
+    verdict = ask(content, indexes, lang, question)
+    assert (verdict.kind, verdict.id) == ("declined", None)
+
+
+def test_letters_the_phrasings_happen_to_share_offer_no_topics(
+    indexes: dict[str, FaqIndex],
+) -> None:
+    match = indexes["en"].match("asdkjh qwezx")
+    assert match.entry is None and match.suggestions == ()
+
+
+def test_without_examples_of_what_is_not_covered_the_word_index_decides(
+    content: Content,
+) -> None:
+    pack = content.pack("en")
+    bare = dataclasses.replace(pack, not_covered=NotCovered())
+    index = FaqIndex.from_pack(bare, content.packs.values())
+    assert not index.classifies
+    assert index.guess("what is s-comm") is None
+    assert index.match("what is s-comm") == index.match_words("what is s-comm")
+
+
+def test_a_fit_is_kept_and_read_back_instead_of_fitted_again(
+    content: Content, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = FileStore(tmp_path / "fits")
+    entries = [
+        FaqEntry(
+            id="what-is-scomm",
+            questions=["what is s-comm", "what is secure communities"],
+            answer="A program.",
+            source="test",
+        ),
+        FaqEntry(
+            id="who-is-ice",
+            questions=["who is ice", "what does ice stand for"],
+            answer="An agency.",
+            source="test",
+        ),
+    ]
+    others = NotCovered(referral=["how do i renew my daca"], unrelated=["will it rain"])
+    pack = dataclasses.replace(content.pack("en"), faq=tuple(entries), not_covered=others)
+    fitted = FaqIndex.from_pack(pack, store=store)
+    assert len(list((tmp_path / "fits").glob("faq-*.npz"))) == 1
+    expected = fitted.guess("what does ice mean")
+
+    monkeypatch.setattr(faq, "_FITTED", faq._Fitted(size=4))  # a new process, as it were
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("fitted again")
+
+    monkeypatch.setattr(Classifier, "fit", refuse)
+    assert FaqIndex.from_pack(pack, store=store).guess("what does ice mean") == expected
+
+    # A damaged file is fitted again, not fatal.
+    for kept in (tmp_path / "fits").glob("faq-*.npz"):
+        kept.write_bytes(b"not a numpy file")
+    monkeypatch.setattr(faq, "_FITTED", faq._Fitted(size=4))
+    monkeypatch.undo()
+    monkeypatch.setattr(faq, "_FITTED", faq._Fitted(size=4))
+    assert FaqIndex.from_pack(pack, store=store).guess("what does ice mean") == expected
+
+
+def test_an_unwritable_cache_folder_only_means_fitting_again(
+    content: Content, tmp_path: Path
+) -> None:
+    blocked = tmp_path / "file"
+    blocked.write_text("a file where the folder should be")
+    store = FileStore(blocked / "fits")
+    index = FaqIndex.from_pack(content.pack("es"), content.packs.values(), store=store)
+    assert index.match("que es s-comm").entry is not None
