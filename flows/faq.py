@@ -495,22 +495,33 @@ class FaqIndex:
             if len(mass) > _CANDIDATES
             else mass
         )
-        asked = frozenset(weights)
         total = query.total
         share = self.tuning.bm25_share
         scores = []
         pairs, pair_weight = query.pairs, self.tuning.pair_weight
         coverage = self._coverage
+        unit, dilution = self._unit, self.tuning.dilution
         grams, char_weight = query.grams, self.tuning.char_weight
         for number in top:
             best = 0.0
             holding, found = self._holding[number], self._phrasings[number]
-            touched = {position for term in asked for position in holding.get(term, ())}
-            for position in touched:
-                terms, weight, phrase_pairs = found[position]
-                common = terms & asked
-                shared = sum([weights[term] for term in common])
-                recall = coverage(shared, total)
+            # The weight each phrasing shares with the question, summed term by term: only
+            # the phrasings holding an asked term are touched.
+            shared_by: dict[int, float] = {}
+            add = shared_by.get
+            for term, weight in weights.items():
+                for position in holding.get(term, ()):
+                    shared_by[position] = add(position, 0.0) + weight
+            # Most shared first: once even a perfectly precise phrasing with every pair could
+            # not beat the best, none of the rest can (the bound only grows with `shared`).
+            for position, shared in sorted(shared_by.items(), key=_by_weight, reverse=True):
+                # coverage(shared, total), inlined: this loop is most of a question's time.
+                missing = total - shared if total > shared else 0.0
+                recall = shared / (shared + unit * (missing / unit) ** dilution)
+                ceiling = 2 * recall / (1 + recall)
+                if best >= ceiling + pair_weight * (1 - ceiling):
+                    break
+                _, weight, phrase_pairs = found[position]
                 precision = min(shared / weight, 1.0)
                 f1 = 2 * precision * recall / (precision + recall)
                 if pairs and phrase_pairs:
@@ -699,6 +710,10 @@ class _Phrasing(NamedTuple):
     terms: frozenset[str]
     weight: float  # the rarity of its terms, summed
     pairs: frozenset[_Pair]
+
+
+def _by_weight(item: tuple[int, float]) -> float:
+    return item[1]
 
 
 def _pairs(terms: Sequence[str]) -> frozenset[_Pair]:
