@@ -3,19 +3,24 @@
 Run with `python -m bench.faq` (or `make bench`). Every question goes through
 `flows.engine.answer`, so emergencies, small talk and referrals are handled as in the bot.
 
-The questions are the independent sets in bench/eval/faq_{en,es,pt}.{tune,sealed}.yaml,
+The questions are the independent sets in bench/eval/faq_{en,es,pt}.{tune,tune2,sealed}.yaml,
 written by helper sessions from the article and the entries' ids and answers, never their
-phrasings. Entries, synonyms and `FaqTuning` are improved on the tune part only; the sealed
-part is reported in aggregate and its questions are never printed. The older
-bench/faq_eval*.yaml sets were written by the entries' own authors and are reported apart.
+phrasings. Entries, `not_covered` examples, synonyms and `FaqTuning` are improved on the
+tune parts only (`tune` and `tune2`); the sealed part is reported in aggregate and its
+questions are never printed. The older bench/faq_eval*.yaml sets were written by the
+entries' own authors and are reported apart.
 
-Per language and part: in-scope top-1 (the answer's id is the expected entry),
-out-of-scope declined (no entry given: a decline, a referral or small talk), wrong answers
-given (an id that is not the expected one, as a share of all questions) and, for the
-questions of kind "referral", the share that got the legal-help referral.
+Per language and part: in-scope top-1 (the answer's id is the expected entry; the emergency
+reply counts for the `emergency` entry, whose answer is the same hotline), out-of-scope
+declined (no entry given: a decline, a referral or small talk), wrong answers given (an id
+that is not the expected one, as a share of all questions) and, for the questions of kind
+"referral", the share that got the legal-help referral.
 
-"matcher alone" rows score `FaqIndex.match` without the engine's emergency, small-talk and
-referral handling, to tell the matcher's misses from the listener's; "fuzzy" is the plain
+"bot" is the engine as shipped (the classifier, with the word index as second reader);
+"matcher alone" scores `FaqIndex.match` without the engine's emergency, small-talk and
+referral handling, to tell the matcher's misses from the listener's; "bot, word index
+alone" is the bot with the engine of before the classifier (the same content without its
+`not_covered` examples, which is when the word index decides alone); "fuzzy" is the plain
 baseline (rapidfuzz WRatio against every phrasing, its threshold fitted on the tune part).
 
 "embedding (wordllama ...)" is the embedding baseline: WordLlama's l2_supercat_256 static
@@ -27,17 +32,17 @@ with one of its phrasings; its threshold and margin are fitted on each tune part
 `--second-opinion` adds "+ wordllama" rows: the embedding as a second opinion on the
 lexical matcher (`_SecondOpinion`, fitted on the three tune parts together): a lexical
 answer the embedding ranks below its top few is declined, and a decline is answered when
-the embedding is confident and its choice is among the lexical top candidates. It cut wrong
-answers but did not raise the sealed in-scope figure (pt lost 3 points), so the bot does
-not use it and the package is only in the `dev` extra.
+the embedding is confident and its choice is among the lexical top candidates. Beside the
+word index it cut wrong answers but did not raise the sealed in-scope figure (pt lost 3
+points), so the bot does not use it and the package is only in the `dev` extra.
 
 Numpy's matrix product runs on OpenBLAS threads: on a busy two-core machine they contend
 and the embedding's p99 at 2,000 entries jumps from under a millisecond to about ten; run
 with OPENBLAS_NUM_THREADS=1 to time it alone.
 
-`--failures` prints the tune part's failures; `--second-opinion` adds the rows above;
-`--tune` fits `FaqTuning` on the tune parts of all three languages (the matcher alone; a
-few minutes) and prints it.
+`--failures` prints the tune parts' failures; `--second-opinion` adds the rows above;
+`--tune` fits the decline rule (`confident`, `agreed`, `decisive` in `FaqTuning`) on the tune
+parts of all three languages, as the engine decides, and prints it.
 """
 
 from __future__ import annotations
@@ -734,8 +739,9 @@ def main() -> None:
         print(f"second opinion, fitted on the tune parts: {opinion}")
     else:
         print(
-            "second opinion (the embedding vetoing or rescuing the lexical matcher): not in "
-            "the bot, it lowered the sealed in-scope figure; --second-opinion shows it"
+            "second opinion (the embedding vetoing or rescuing the matcher): not in the bot, "
+            "beside the word index it lowered the sealed in-scope figure; --second-opinion "
+            "shows it"
         )
     print()
     _table(
