@@ -26,7 +26,10 @@ RUN pip install . \
 USER outreach
 # Inside a container the webhook server must listen on all of the container's interfaces;
 # publish the port on the host's loopback only, behind the reverse proxy (see README).
+# The fitted FAQ classifiers (storage/fitted.py) are kept on the volume too: a restart reads
+# them back instead of fitting for a few seconds a language.
 ENV DATABASE_PATH=/data/outreach.sqlite3 \
+    XDG_CACHE_HOME=/data/cache \
     CONTENT_DIR=/app/content \
     WEBHOOK_LISTEN=0.0.0.0 \
     WEBHOOK_PORT=8443
