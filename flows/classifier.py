@@ -8,10 +8,11 @@ and four-grams of each word, which carry slang, typos and word endings across sp
 of unit length, as scikit-learn's TfidfVectorizer would make it.
 
 The weights are fitted when the index is built, by L-BFGS on the L2-penalised softmax loss,
-in numpy over the sparse rows (no scipy, no scikit-learn: with a few dozen classes and a few
-thousand phrasings the whole fit is a few hundred lines of arithmetic, and the libraries
-would add 60 MB to a chat bot). Fitted models are kept per process by their training data,
-so reloading unchanged content, or building the same index twice, does not fit again.
+in numpy over a dense float32 copy of the rows (no scipy, no scikit-learn: with a few dozen
+classes and a few thousand phrasings the fit is two matrix products a step, and the
+libraries would add 60 MB to a chat bot). Fitted models are kept by their training data, per
+process (flows/faq.py) and on disk (a `Store`, storage/fitted.py), so a restart or a reload
+of unchanged content does not fit again.
 
 The class probabilities are what the decline rule reads: a question the phrasings do not
 cover spreads its probability, and one that is like the `not_covered` examples goes to them.

@@ -1,12 +1,20 @@
 """Match a typed question to a knowledge entry, or decline honestly.
 
-Text is folded (lower case, accents and punctuation off), abbreviations, negations ("didnt"
-reads "did not") and synonyms expanded from a small per-language map, following chains
-("stats" to "statistics" to a campaign's "numbers"), verbs of aspect dropped before an -ing
-form ("keeps talking about"), stop words dropped and words stemmed with Snowball
-(PyStemmer). A word the index does not know is corrected to the nearest indexed word
-(rapidfuzz, OSA distance: one edit, two for long words), and two typed words are joined
-when only their join is known ("finger prints"). Each entry is scored two ways, mixed:
+A classifier decides (flows/classifier.py): each entry is a class, and so are the content's
+examples of questions no entry answers (`not_covered`: for a lawyer, or unrelated). The
+bot answers when an entry is likely enough (`confident`), or less likely but also the
+word index's answer (`agreed`); a question most like the referral examples is declined as
+one for a lawyer. Without `not_covered` examples, or past the size the classifier is fitted
+for, the word index below decides alone.
+
+The word index. Text is folded (lower case, accents and punctuation off), abbreviations,
+negations ("didnt" reads "did not") and synonyms expanded from a small per-language map,
+following chains ("stats" to "statistics" to a campaign's "numbers"), verbs of aspect
+dropped before an -ing form ("keeps talking about"), stop words dropped and words stemmed
+with Snowball (PyStemmer). A word the index does not know is corrected to the nearest
+indexed word (rapidfuzz, OSA distance: one edit, two for long words), and two typed words
+are joined when only their join is known ("finger prints"). Each entry is scored two ways,
+mixed:
 
 * BM25F over the whole entry, its question phrasings weighing more than its answer (a
   closing citation such as "Source: {source}." is not part of the answer's words);
@@ -28,13 +36,14 @@ People mix languages ("quiero ayudar, what can i do?"): the other languages' sto
 dropped too, unless this language's entries use them as words, and each faq.yaml maps the
 other languages' topic words onto its own in `synonyms`.
 
-The numbers (`FaqTuning`) are fitted by `python -m bench.faq --tune` on the tune parts of
-the independent sets in bench/eval/ (all three languages); their sealed parts are only ever
-scored, in aggregate.
+The word index's numbers (`FaqTuning`) were fitted on the tune parts of the independent sets
+in bench/eval/ in earlier rounds; `python -m bench.faq --tune` now fits the classifier's
+decline rule on them (all three languages). Their sealed parts are only ever scored, in
+aggregate.
 
 BM25 is hand-written rather than taken from bm25s: over a few thousand short entries it is
 a few lines over an inverted index, it needs two fields and per-phrasing scores, and bm25s
-would bring numpy and scipy into a chat bot. Postings are impact-ordered and cut at
+would bring scipy into a chat bot. Postings are impact-ordered and cut at
 `_WALK` entries per word, and only the `_CANDIDATES` entries with most matched weight are
 scored in full, which keeps a question near a millisecond with 2,000 entries.
 """
