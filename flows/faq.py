@@ -116,6 +116,7 @@ DEFAULT_TUNING = FaqTuning()
 _QUESTION_WEIGHT = 1.0
 _SUGGEST_FLOOR = 0.2
 _CANDIDATES = 8  # entries scored in full, by matched weight
+_PHRASINGS = 16  # of each, the phrasings sharing most with the question
 _LETTER_CANDIDATES = 6  # of those, the best compared by letter trigrams too
 _WALK = 128  # entries kept per word, by impact
 _MAX_TERMS = 48
@@ -523,7 +524,7 @@ class FaqIndex:
                     shared_by[position] = add(position, 0.0) + weight
             # Most shared first: once even a perfectly precise phrasing with every pair could
             # not beat the best, none of the rest can (the bound only grows with `shared`).
-            for position, shared in sorted(shared_by.items(), key=_by_weight, reverse=True):
+            for position, shared in heapq.nlargest(_PHRASINGS, shared_by.items(), key=_by_weight):
                 # coverage(shared, total), inlined: this loop is most of a question's time.
                 missing = total - shared if total > shared else 0.0
                 recall = shared / (shared + unit * (missing / unit) ** dilution)
