@@ -97,6 +97,13 @@ def prepare(content: Content) -> Prepared:
     second, so a running bot calls it off the event loop)."""
     store = FileStore()
     faq = {lang: FaqIndex.from_content(content, lang, store) for lang in content.packs}
+    for lang, index in faq.items():
+        if content.pack(lang).not_covered.unrelated and not index.classifies:
+            logger.warning(
+                "%s/faq.yaml is too big for the classifier: the word index alone answers, "
+                "less accurately (see README, How typed questions are answered)",
+                lang,
+            )
     return Prepared(content, faq, Listener(content))
 
 

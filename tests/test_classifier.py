@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.service import prepare
 from flows import faq
 from flows.classifier import Classifier
 from flows.content import Content, FaqEntry, NotCovered
@@ -156,3 +157,19 @@ def test_an_unwritable_cache_folder_only_means_fitting_again(
     store = FileStore(blocked / "fits")
     index = FaqIndex.from_pack(content.pack("es"), content.packs.values(), store=store)
     assert index.match("que es s-comm").entry is not None
+
+
+def test_a_file_too_big_to_fit_is_answered_by_the_word_index_with_a_warning(
+    content: Content,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "empty-cache"))
+    monkeypatch.setattr(faq, "_FITTED", faq._Fitted(size=4))
+    monkeypatch.setattr(faq, "_DENSE_CELLS", 1_000)  # far under any real file
+    prepared = prepare(content)
+    assert not any(index.classifies for index in prepared.faq.values())
+    assert prepared.faq["en"].match("what is s-comm").entry is not None
+    warned = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert any("en/faq.yaml is too big for the classifier" in line for line in warned)
