@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import tempfile
+import zipfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -43,7 +44,7 @@ class FileStore:
         try:
             with np.load(self._path(key), allow_pickle=False) as kept:
                 return {name: kept[name] for name in kept.files}
-        except (OSError, ValueError):
+        except (OSError, ValueError, EOFError, zipfile.BadZipFile):  # damaged: fit again
             return None
 
     def save(self, key: str, arrays: Mapping[str, np.ndarray]) -> None:
