@@ -548,11 +548,12 @@ def _decided(guessed: _Guessed, tuning: FaqTuning) -> str | None:
         return "urgent"
     if heard.intent is not None or guess.referral or guess.entry is None:
         return None
-    likely = guess.probability
-    agreed = likely >= tuning.agreed and words == guess.entry.id
-    if not (likely >= tuning.confident or agreed) or (heard.referral and likely < tuning.decisive):
+    entry, likely = guess.entry, guess.probability
+    if not tuning.answers(likely, lambda: words == entry.id):
         return None
-    return guess.entry.id
+    if heard.referral and likely < tuning.decisive:
+        return None
+    return entry.id
 
 
 def _fit(content: Content) -> tuple[FaqTuning, int]:

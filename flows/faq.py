@@ -111,6 +111,14 @@ class FaqTuning:
         """
         return best >= self.threshold and best - second >= self.margin * best
 
+    def answers(self, likely: float, agrees: Callable[[], bool]) -> bool:
+        """Return whether the classifier's entry, `likely` so, is worth answering.
+
+        `agrees` tells whether the word index answers the same entry; it is asked only when
+        that could decide (it costs the word index's reading).
+        """
+        return likely >= self.confident or (likely >= self.agreed and agrees())
+
 
 DEFAULT_TUNING = FaqTuning()
 _QUESTION_WEIGHT = 1.0
@@ -195,29 +203,27 @@ class FaqIndex:
         self._analyzer = Analyzer(lang, synonyms, language, foreign_stop)
         self._index()
         self._not_covered = not_covered or NotCovered()
-        key = json.dumps(
-            [
-                FORMAT,
-                lang,
-                [[entry.id, entry.questions] for entry in self._entries],
-                self._not_covered.model_dump(),
-                sorted(synonyms.items()),
-                sorted(language.spelling.items()),
-                language.aspect_verbs,
-                tuning.penalty,
-                tuning.iterations,
-            ]
-        )
         # Without examples of what it does not cover, a softmax cannot decline: any word in
         # common makes some entry likely. Such a file (a test's, a campaign's first draft) is
         # matched by the word index alone.
-        self._classifier = (
-            _fitted(
+        self._classifier = None
+        if self._not_covered.unrelated:
+            key = json.dumps(
+                [
+                    FORMAT,
+                    lang,
+                    sorted(synonyms.items()),
+                    sorted(language.spelling.items()),
+                    language.aspect_verbs,
+                    [[entry.id, entry.questions] for entry in self._entries],
+                    self._not_covered.model_dump(),
+                    tuning.penalty,
+                    tuning.iterations,
+                ]
+            )
+            self._classifier = _fitted(
                 hashlib.sha256(key.encode()).hexdigest(), self._analyzer.words, self._fit, store
             )
-            if self._not_covered.unrelated
-            else None
-        )
 
     @classmethod
     def build(
@@ -471,19 +477,20 @@ class FaqIndex:
         )
 
     def _decide(self, guess: Guess, question: str) -> FaqMatch:
-        tuning, score = self.tuning, guess.probability
-        if guess.entry is not None and (
-            score >= tuning.confident
-            # Less sure, but the word index, which reads the question another way, agrees.
-            or (score >= tuning.agreed and self.match_words(question).entry is guess.entry)
+        tuning, score, entry = self.tuning, guess.probability, guess.entry
+        # Less sure, the answer still stands when the word index, reading the question
+        # another way, gives the same entry.
+        if entry is not None and tuning.answers(
+            score, lambda: self.match_words(question).entry is entry
         ):
-            return FaqMatch(entry=guess.entry, score=score, decisive=score >= tuning.decisive)
+            return FaqMatch(entry=entry, score=score, decisive=score >= tuning.decisive)
         return FaqMatch(
             entry=None, score=score, suggestions=guess.runners_up, referral=guess.referral
         )
 
     def ranked(self, question: str, limit: int = 3) -> tuple[tuple[FaqEntry, float], ...]:
-        """Return the likeliest entries for `question` with their scores, best first."""
+        """Return the word index's likeliest entries for `question` with their scores, best
+        first (what `match_words` decides on)."""
         return tuple(
             (self._entries[number], score) for number, score in self._ranked(question)[:limit]
         )
