@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from typing import NamedTuple, Protocol
 
 import numpy as np
+from rapidfuzz.distance import OSA
 
 __all__ = ["Classifier", "Features", "Reading", "Store"]
 
@@ -34,6 +35,8 @@ FORMAT = 1  # bump when what is fitted, or how, changes: kept fits are then fitt
 
 _GRAMS = (3, 4)
 _MIN_GRAM_DF = 2  # a letter group seen in one phrasing only is noise
+_SPELL_LENGTH = 5  # shorter words one letter apart are too often other real words
+_TWO_EDITS = 9  # long words are often misspelt twice ("imigrasion")
 _MEMORY = 10  # L-BFGS correction pairs
 _TOLERANCE = 1e-4
 
@@ -67,6 +70,7 @@ class Features:
         self._word_vocab, self._gram_vocab = vocabulary
         self.word_count = len(self._word_vocab.index)  # words come first, then letter groups
         self.size = self.word_count + len(self._gram_vocab.index)
+        self._by_shape: dict[tuple[str, int], list[str]] | None = None  # made when first read
 
     @classmethod
     def learn(
@@ -98,8 +102,28 @@ class Features:
         return np.array(columns, dtype=np.int64), np.array(values, dtype=np.float32)
 
     def row(self, text: str) -> _Row:
-        """Return the column numbers and values of `text`'s row."""
-        return self._row(*_read(self._words, text))
+        """Return the column numbers and values of `text`'s row, each misspelt word read as
+        the known word it is one edit from (two for long words)."""
+        return self._row(*_read(lambda typed: [self._spelt(w) for w in self._words(typed)], text))
+
+    def _spelt(self, word: str) -> str:
+        known = self._word_vocab.index
+        if word in known or len(word) < _SPELL_LENGTH or word.isdigit():
+            return word
+        if self._by_shape is None:
+            self._by_shape = {}
+            for key in known:
+                self._by_shape.setdefault((key[0], len(key)), []).append(key)
+        limit = 1 if len(word) < _TWO_EDITS else 2
+        best: tuple[int, float, str] | None = None
+        for size in range(len(word) - limit, len(word) + limit + 1):
+            for key in self._by_shape.get((word[0], size), ()):
+                edits = OSA.distance(word, key, score_cutoff=limit)
+                if edits <= limit:
+                    idf = float(self._word_vocab.idf[known[key]])
+                    if best is None or (edits, idf) < best[:2]:
+                        best = (edits, idf, key)
+        return best[2] if best else word
 
     def arrays(self) -> dict[str, np.ndarray]:
         """Return the vocabulary as arrays, to be kept and read back by `from_arrays`."""

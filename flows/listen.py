@@ -131,15 +131,18 @@ def _at(tokens: list[str], start: int, pattern: _Pattern) -> bool:
 _LOWER_WORD = re.compile(r"(?<![\w{])[^\W\d_A-Z][^\W_]*|\d+")
 
 
-def _known_words(pack: LanguagePack) -> frozenset[str]:
-    """Every word the pack's content uses in lower case (not only as a name), and its numbers."""
+def _known_words(pack: LanguagePack, *, typed: bool = True) -> frozenset[str]:
+    """Every word the pack's content uses in lower case (not only as a name), and its numbers;
+    without `typed`, only the words the organizers wrote (not the phrasings people type,
+    which keep their misspellings on purpose)."""
     texts: list[str] = [pack.words.common_words]
     texts += [str(value) for value in _strings(pack.texts.model_dump())]
     texts += [f"{step.title} {step.text}" for step in pack.learn]
     texts += [str(value) for value in _strings(pack.act.model_dump())]
     for entry in pack.faq:
-        texts += [*entry.questions, entry.answer]
-    texts += [f"{key} {value}" for key, value in pack.synonyms.items()]
+        texts += [*entry.questions, entry.answer] if typed else [entry.answer]
+    if typed:
+        texts += [f"{key} {value}" for key, value in pack.synonyms.items()]
     words = {
         fold(word)
         for text in texts
@@ -241,12 +244,13 @@ class _Urgent:
             or (taken and (soon or found(self.people, tokens) or they))
             or (they and action and (soon or _Terms.variety(self.actions, tokens) > 1))
         )
+        calm = found(self.calm, tokens) or any(_YEAR.fullmatch(token) for token in tokens)
         if not strong:
-            # "ICE", "MIGRA!", "la migra": a message that is only an actor is a call for help.
-            return bool(tokens) and len(tokens) <= 2 and actor and not asked
+            # "ICE", "MIGRA!", "la migra": a message that is only an actor is a call for help
+            # ("whats dhs" is a question).
+            return bool(tokens) and len(tokens) <= 2 and actor and not asked and not calm
         if found(self.aside, tokens):  # "the ice on the sidewalk this morning"
             return False
-        calm = found(self.calm, tokens) or any(_YEAR.fullmatch(token) for token in tokens)
         return now or not calm
 
 
@@ -272,6 +276,9 @@ class Listener:
         for word in sorted(vocabulary):
             self._by_shape.setdefault((len(word), word[0]), []).append(word)
         self._known = vocabulary
+        # A word the organizers wrote themselves is a word, not a typo of a listed one
+        # ("continuar" is not "continuam").
+        self._spelled = frozenset().union(*(_known_words(pack, typed=False) for pack in packs))
         self._known_words = {pack.code: _known_words(pack) for pack in packs}
         self._prefixes = tuple(
             sorted(
@@ -292,7 +299,9 @@ class Listener:
         return [self._correct(token) for token in _squeezed(text).split()]
 
     def _correct(self, token: str) -> str:
-        if len(token) < _FUZZY_LENGTH or token in self._known or token.isdigit():
+        if len(token) < _FUZZY_LENGTH or token in self._known or token in self._spelled:
+            return token
+        if token.isdigit():
             return token
         if token.startswith(self._prefixes):
             return token
