@@ -98,9 +98,9 @@ class FaqTuning:
     margin: float = 0.02  # the best must lead the second by this share of its own score
     penalty: float = 50.0  # the classifier's inverse regularisation (scikit-learn's C)
     iterations: int = 40  # L-BFGS steps when fitting the classifier
-    confident: float = 0.7  # the classifier answers when its best entry is this likely,
-    agreed: float = 0.25  # or this likely when the word index answers the same entry...
-    decisive: float = 0.7  # ...and even beside a word for a lawyer ("visa") when this likely
+    confident: float = 0.8  # the classifier answers when its best entry is this likely,
+    agreed: float = 0.35  # or this likely when the word index answers the same entry...
+    decisive: float = 0.8  # ...and even beside a word for a lawyer ("visa") when this likely
     decisive_score: float = 0.6  # the word index's score that is as sure
 
     def accepts(self, best: float, second: float) -> bool:
