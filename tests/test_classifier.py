@@ -58,6 +58,32 @@ def test_questions_as_people_type_them(
     assert (verdict.kind, verdict.id) == ("answer", expected)
 
 
+def test_a_word_misspelt_by_a_letter_is_read_as_the_word(
+    content: Content, indexes: dict[str, FaqIndex]
+) -> None:
+    # "agradeser" is in no phrasing; "agradecer" is.
+    verdict = ask(content, indexes, "pt", "agradeser o governador")
+    assert (verdict.kind, verdict.id) == ("answer", "thank-governor")
+
+
+@pytest.mark.parametrize(
+    ("lang", "question"),
+    [
+        ("en", "what can you help me with"),
+        ("es", "en q me puedes ayudar"),
+        ("pt", "oq eu posso te perguntar?"),
+    ],
+)
+def test_asking_what_the_bot_can_do_gets_the_help_text(
+    content: Content, indexes: dict[str, FaqIndex], lang: str, question: str
+) -> None:
+    profile = Profile(user_id=7, lang=lang, first_seen=datetime(2026, 11, 1, tzinfo=UTC))
+    ctx = Context(content, profile, Conversation(), indexes, Listener(content))
+    outcome, verdict = answer(ctx, question)
+    assert verdict.kind == "intent"
+    assert outcome.replies[0].text == ctx.say(content.pack(lang).texts.help)
+
+
 @pytest.mark.parametrize(
     ("lang", "question"),
     [

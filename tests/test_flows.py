@@ -315,6 +315,9 @@ def listener(content: Content) -> Listener:
             "tem uma viatura e um carro preto parado na porta faz uma hora", id="an-hour-pt"
         ),
         pytest.param("they took my tio at work, we need a lawyer", id="lawyer-en"),
+        # A message that is only an actor, with a word at most: a call for help.
+        pytest.param("ICE", id="actor-alone"),
+        pytest.param("migra aqui", id="actor-and-a-word"),
     ],
 )
 def test_the_listener_hears_each_family_of_emergency(listener: Listener, message: str) -> None:
@@ -351,6 +354,14 @@ def test_the_listener_hears_each_family_of_emergency(listener: Listener, message
         # Everyday words the emergency families use.
         pytest.param("the guys are asking about the rally next saturday", id="asking"),
         pytest.param("mi tio esta en el hospital, hay ayuda para pagar?", id="esta-en"),
+        # Asking what an actor is, in two words; a what-if about "someone".
+        pytest.param("whats dhs", id="whats-actor"),
+        pytest.param(
+            "si a alguien lo arrestan y lo sueltan sin cargos igual mandan las huellas a ice",
+            id="if-someone-es",
+        ),
+        # A word the organizers wrote is not a typo of a listed one ("continuar", "continuam").
+        pytest.param("o documento nao chegou ainda, posso continuar trabalhando?", id="own-word"),
     ],
 )
 def test_the_listener_keeps_calm_words_calm(listener: Listener, message: str) -> None:
