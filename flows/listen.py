@@ -131,18 +131,17 @@ def _at(tokens: list[str], start: int, pattern: _Pattern) -> bool:
 _LOWER_WORD = re.compile(r"(?<![\w{])[^\W\d_A-Z][^\W_]*|\d+")
 
 
-def _known_words(pack: LanguagePack, *, typed: bool = True) -> frozenset[str]:
-    """Every word the pack's content uses in lower case (not only as a name), and its numbers;
-    without `typed`, only the words the organizers wrote (not the phrasings people type,
-    which keep their misspellings on purpose)."""
+def _known_words(pack: LanguagePack) -> frozenset[str]:
+    """Every word the organizers wrote in lower case (not only as a name), and its numbers.
+
+    Not the phrasings or synonyms: they are written as people type, towns, slang, status and
+    misspellings included, and a word in them would be kept in a declined question.
+    """
     texts: list[str] = [pack.words.common_words]
     texts += [str(value) for value in _strings(pack.texts.model_dump())]
     texts += [f"{step.title} {step.text}" for step in pack.learn]
     texts += [str(value) for value in _strings(pack.act.model_dump())]
-    for entry in pack.faq:
-        texts += [*entry.questions, entry.answer] if typed else [entry.answer]
-    if typed:
-        texts += [f"{key} {value}" for key, value in pack.synonyms.items()]
+    texts += [entry.answer for entry in pack.faq]
     words = {
         fold(word)
         for text in texts
@@ -276,10 +275,10 @@ class Listener:
         for word in sorted(vocabulary):
             self._by_shape.setdefault((len(word), word[0]), []).append(word)
         self._known = vocabulary
+        self._known_words = {pack.code: _known_words(pack) for pack in packs}
         # A word the organizers wrote themselves is a word, not a typo of a listed one
         # ("continuar" is not "continuam").
-        self._spelled = frozenset().union(*(_known_words(pack, typed=False) for pack in packs))
-        self._known_words = {pack.code: _known_words(pack) for pack in packs}
+        self._spelled = frozenset().union(*self._known_words.values())
         self._prefixes = tuple(
             sorted(
                 {
