@@ -5,7 +5,9 @@ answer (`not_covered` in faq.yaml: questions for a lawyer, and everything else).
 read as the words the analyzer gives (folded, synonyms followed) and the letter trigrams
 and four-grams of each word, which carry slang, typos and word endings across spellings
 ("deportan", "deportaram", "deport"). Each block is tf-idf weighted (sublinear counts) and
-of unit length, as scikit-learn's TfidfVectorizer would make it.
+of unit length, as scikit-learn's TfidfVectorizer would make it. A question's word that no
+phrasing has is read as the commonest phrasing word one edit away (two for long words), so
+"agradeser" counts as "agradecer" and not only by its letter groups.
 
 The weights are fitted when the index is built, by L-BFGS on the L2-penalised softmax loss,
 in numpy over a dense float32 copy of the rows (no scipy, no scikit-learn: with a few dozen
