@@ -98,7 +98,7 @@ def prepare(content: Content) -> Prepared:
     store = FileStore()
     faq = {lang: FaqIndex.from_content(content, lang, store) for lang in content.packs}
     for lang, index in faq.items():
-        if content.pack(lang).not_covered.unrelated and not index.classifies:
+        if index.too_big:
             logger.warning(
                 "%s/faq.yaml is too big for the classifier: the word index alone answers, "
                 "less accurately (see README, How typed questions are answered)",

@@ -72,7 +72,10 @@ class Features:
         self._word_vocab, self._gram_vocab = vocabulary
         self.word_count = len(self._word_vocab.index)  # words come first, then letter groups
         self.size = self.word_count + len(self._gram_vocab.index)
-        self._by_shape: dict[tuple[str, int], list[str]] | None = None  # made when first read
+        # The known words by first letter and length, where a misspelt word's match is.
+        self._by_shape: dict[tuple[str, int], list[str]] = {}
+        for key in self._word_vocab.index:
+            self._by_shape.setdefault((key[0], len(key)), []).append(key)
 
     @classmethod
     def learn(
@@ -112,10 +115,6 @@ class Features:
         known = self._word_vocab.index
         if word in known or len(word) < _SPELL_LENGTH or word.isdigit():
             return word
-        if self._by_shape is None:
-            self._by_shape = {}
-            for key in known:
-                self._by_shape.setdefault((key[0], len(key)), []).append(key)
         limit = 1 if len(word) < _TWO_EDITS else 2
         best: tuple[int, float, str] | None = None
         for size in range(len(word) - limit, len(word) + limit + 1):

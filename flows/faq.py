@@ -290,6 +290,11 @@ class FaqIndex:
         """Return whether the classifier decides (False past its size limit)."""
         return self._classifier is not None
 
+    @property
+    def too_big(self) -> bool:
+        """Return whether the file has examples for the classifier but is too big to fit it."""
+        return bool(self._not_covered.unrelated) and self._classifier is None
+
     def _fit(self) -> Classifier | None:
         """Fit the classifier on the phrasings, and on the examples of what is not covered."""
         texts = [question for entry in self._entries for question in entry.questions]

@@ -298,9 +298,9 @@ class Listener:
         return [self._correct(token) for token in _squeezed(text).split()]
 
     def _correct(self, token: str) -> str:
-        if len(token) < _FUZZY_LENGTH or token in self._known or token in self._spelled:
+        if len(token) < _FUZZY_LENGTH or token.isdigit():
             return token
-        if token.isdigit():
+        if token in self._known or token in self._spelled:
             return token
         if token.startswith(self._prefixes):
             return token
