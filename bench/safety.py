@@ -1,7 +1,7 @@
 """Measure the safety features on messages written by people who never saw the word lists.
 
 Run with `python -m bench.safety [--parts tune,tune4] [--lang es]` (or `make bench`). Reads
-bench/eval/safety_LANG.{tune,tune2,tune3,tune4,sealed}.yaml (urgent messages, calm questions
+bench/eval/safety_LANG.{tune,…,tune5,sealed}.yaml (urgent messages, calm questions
 that use the same words, questions with planted personal details; see the README for how
 they were written). Prints, per language and part:
 
@@ -40,7 +40,7 @@ __all__ = ["main"]
 
 ROOT = Path(__file__).resolve().parent.parent
 EVAL = ROOT / "bench" / "eval"
-PARTS = ("tune", "tune2", "tune3", "tune4", "sealed")
+PARTS = ("tune", "tune2", "tune3", "tune4", "tune5", "sealed")
 LANGUAGES = ("en", "es", "pt")
 
 
