@@ -5,7 +5,8 @@ The words come from each language's `words.yaml`; the lists of every offered lan
 used together, because people write in the language they panic in and mix languages.
 Text is folded (lower case, no accents, no punctuation, letters repeated for emphasis
 squeezed), and a typed word of five letters or more is read as the listed word one edit
-away from it ("inmigarcion" is "inmigracion"). A listed word ending in `*` matches every
+away from it ("inmigarcion" is "inmigracion"), unless the organizers wrote it or the FAQ's
+phrasings use it often ("talking" is not "taking"). A listed word ending in `*` matches every
 word it starts.
 
 An emergency is an alarm word, or an enforcement actor with presence or an action, or a
@@ -34,6 +35,7 @@ _PLACEHOLDER = re.compile(r"\{[a-z_]+\}")
 _FUZZY_LENGTH = 6  # shorter typed words are too often other real words one letter apart
 _TARGET_LENGTH = 4  # a long typo may still stand for a short listed word ("migraa")
 _TWO_TYPOS = 9
+_TYPED_OFTEN = 3  # phrasings a word must be in to be read as a word, not a typo
 _YEAR = re.compile(r"(?:19|20)\d\d")  # a year: the past, or a plan
 _SHOUT = re.compile(r"!{2,}|\?{3,}")
 _ASIDE = "~"  # marks a calm term that outweighs the time words too
@@ -149,6 +151,19 @@ def _known_words(pack: LanguagePack) -> frozenset[str]:
         if not word[0].isupper()
     }
     return frozenset(words)
+
+
+def _typed_words(pack: LanguagePack) -> frozenset[str]:
+    """Every word of the FAQ's phrasings and not-covered examples: words people really type.
+
+    They only stop a word from being read as a typo of a listed one ("talking" is not
+    "taking"); they are never kept (see `_known_words`).
+    """
+    phrasings = [question for entry in pack.faq for question in entry.questions]
+    phrasings += [*pack.not_covered.referral, *pack.not_covered.unrelated]
+    typed = Counter(word for text in phrasings for word in set(fold(text).split()))
+    # A misspelling is rarely typed the same way three times ("imigrasion").
+    return frozenset(word for word, count in typed.items() if count >= _TYPED_OFTEN)
 
 
 def _strings(value: object) -> list[str]:
@@ -276,9 +291,11 @@ class Listener:
             self._by_shape.setdefault((len(word), word[0]), []).append(word)
         self._known = vocabulary
         self._known_words = {pack.code: _known_words(pack) for pack in packs}
-        # A word the organizers wrote themselves is a word, not a typo of a listed one
-        # ("continuar" is not "continuam").
-        self._spelled = frozenset().union(*self._known_words.values())
+        # A word the organizers wrote, or that people type in the phrasings, is a word, not a
+        # typo of a listed one ("continuar" is not "continuam", "talking" is not "taking").
+        self._spelled = frozenset().union(
+            *self._known_words.values(), *(_typed_words(pack) for pack in packs)
+        )
         self._prefixes = tuple(
             sorted(
                 {

@@ -319,6 +319,8 @@ def listener(content: Content) -> Listener:
         # A message that is only an actor, with a word at most: a call for help.
         pytest.param("ICE", id="actor-alone"),
         pytest.param("migra aqui", id="actor-and-a-word"),
+        # Fear with enforcement present is still an emergency.
+        pytest.param("tengo miedo, la migra esta en la puerta", id="fear-and-presence-es"),
     ],
 )
 def test_the_listener_hears_each_family_of_emergency(listener: Listener, message: str) -> None:
@@ -363,6 +365,25 @@ def test_the_listener_hears_each_family_of_emergency(listener: Listener, message
         ),
         # A word the organizers wrote is not a typo of a listed one ("continuar", "continuam").
         pytest.param("o documento nao chegou ainda, posso continuar trabalhando?", id="own-word"),
+        # A word people often type is not a typo either ("talking" is not "taking").
+        pytest.param("which minor offenses are they talking about", id="typed-word"),
+        # Fear of the police or of ICE, without them being there, is a question.
+        pytest.param("im afraid to call the police because of ICE", id="fear-en"),
+        pytest.param("mi prima tiene miedo de llamar a la policia x la migra", id="fear-es"),
+        pytest.param("tenho medo desse bot ser do ice e me rastrear", id="fear-pt"),
+        # A past arrest asked about the campaign; a what-if said to be one; help for a case.
+        pytest.param(
+            "my friend was arrested and ICE came to the jail, was this because of s-comm?",
+            id="campaign",
+        ),
+        pytest.param(
+            "if ICE comes to my door what do i do? just asking, nothing happening", id="aside"
+        ),
+        pytest.param(
+            "my immigration situation is complicated, is there an org that can help me for free",
+            id="can-help",
+        ),
+        pytest.param("is daca still taking new applications", id="application"),
     ],
 )
 def test_the_listener_keeps_calm_words_calm(listener: Listener, message: str) -> None:
