@@ -147,7 +147,13 @@ def _bot(
     profile = Profile(user_id=0, lang=pack.code, first_seen=datetime.now(UTC))
     if index is None:
         index = FaqIndex.from_pack(pack, content.packs.values(), tuning)
-    faq = {pack.code: index}
+    # Every language, as the bot has them: a question in another language is read there too.
+    faq: dict[str, FaqIndex | _SecondOpinion] = {
+        other.code: FaqIndex.from_pack(other, content.packs.values(), tuning)
+        for other in content.packs.values()
+        if other.code != pack.code
+    }
+    faq[pack.code] = index
     ctx = Context(content, profile, Conversation(), faq, Listener(content))  # type: ignore[arg-type]
 
     def match(question: str) -> tuple[str | None, str]:

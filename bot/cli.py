@@ -360,7 +360,9 @@ def _ask(content: Content, question: str | None, lang: str | None, *, as_json: b
     pack = content.pack(lang)
     # A visitor with no history, as the bot would see a first question.
     profile = Profile(user_id=0, lang=pack.code, first_seen=datetime.now(UTC))
-    indexes = {pack.code: FaqIndex.from_content(content, pack.code, FileStore())}
+    # Every language, as the bot has them: a question in another language is read there too.
+    store = FileStore()
+    indexes = {code: FaqIndex.from_content(content, code, store) for code in content.packs}
     ctx = Context(content, profile, Conversation(), indexes, Listener(content))
     questions = [question] if question is not None else (line.rstrip("\n") for line in sys.stdin)
     for q in questions:

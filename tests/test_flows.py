@@ -222,6 +222,25 @@ def test_free_text_answers_from_the_knowledge_file(
     assert RecordFunnel(step=Funnel.ASKED) in outcome.effects
 
 
+@pytest.mark.parametrize(
+    ("question", "entry_id"),
+    [
+        ("quienes se organizaron para presionar al gobernador?", "coalition-win"),
+        ("o que o DHS faz com as informacoes depois, alguem fiscaliza?", "data-oversight"),
+    ],
+)
+def test_a_question_in_another_language_gets_this_languages_answer(
+    content: Content, indexes: dict[str, FaqIndex], question: str, entry_id: str
+) -> None:
+    english_only = run(content, {"en": indexes["en"]}, Text(text=question))
+    fallback = content.fill(texts(content).faq_fallback, question_days="90")
+    assert english_only.replies[0].text == fallback  # the English index alone cannot read it
+    outcome = run(content, indexes, Text(text=question))
+    entry = indexes["en"].get(entry_id)
+    assert entry is not None
+    assert content.fill(entry.answer) in outcome.replies[0].text
+
+
 def test_gibberish_is_declined_honestly(content: Content, indexes: dict[str, FaqIndex]) -> None:
     outcome = run(content, indexes, Text(text="qwzx vbnm plok"))
     assert outcome.replies[0].text == content.fill(texts(content).faq_fallback, question_days="90")
