@@ -58,6 +58,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -66,7 +67,15 @@ from rapidfuzz import fuzz, process, utils
 
 from flows.content import Content, FaqEntry, NotCovered
 from flows.engine import Context, answer
-from flows.faq import _SUGGEST_FLOOR, DEFAULT_TUNING, FaqIndex, FaqMatch, FaqTuning, Guess
+from flows.faq import (
+    _SUGGEST_FLOOR,
+    DEFAULT_TUNING,
+    FaqIndex,
+    FaqMatch,
+    FaqTuning,
+    Guess,
+    match_in_any,
+)
 from flows.listen import Hearing, Listener
 from flows.models import Conversation, Profile
 from storage.content import load_content
@@ -330,6 +339,9 @@ class _SecondOpinion:
 
     def get(self, entry_id: str) -> FaqEntry | None:
         return self.lexical.get(entry_id)
+
+    def little_words(self, text: str) -> int:
+        return self.lexical.little_words(text)
 
     def match(self, question: str) -> FaqMatch:
         found = self.lexical.match(question)
@@ -648,6 +660,17 @@ def main() -> None:
         if second_opinion
         else _Opinion()
     )
+    # A campaign of 2,000 entries in every language, for timing what the bot reads.
+    bigger = {
+        code: FaqIndex.from_pack(
+            dataclasses.replace(
+                content.pack(code),
+                faq=tuple(_synthetic(content.pack(code).faq, SYNTHETIC_ENTRIES)),
+            ),
+            content.packs.values(),
+        )
+        for code in content.packs
+    }
     for lang in langs:
         pack = content.pack(lang)
         entries = list(pack.faq)
@@ -703,14 +726,24 @@ def main() -> None:
         # Latency of the matcher alone, on every question of the language.
         texts = [question.q for questions in parts.values() for question in questions]
         small = FaqIndex.from_content(content, lang)
-        big_entries = _synthetic(entries, SYNTHETIC_ENTRIES)
-        big = FaqIndex.from_pack(
-            dataclasses.replace(pack, faq=tuple(big_entries)), content.packs.values()
-        )
+        big = bigger[lang]
+        big_entries = list(big.entries)
         big_embedded = _EmbeddingIndex(big_entries)
+        # As the bot reads a question: its language's index, then another's (match_in_any).
+        smalls = {code: FaqIndex.from_content(content, code) for code in content.packs}
         timed: list[tuple[str, Callable[[str], object], int, int]] = [
-            (_engine_name(small), small.match, len(entries), LATENCY_ROUNDS),
-            (_engine_name(big), big.match, len(big_entries), LATENCY_ROUNDS),
+            (
+                _engine_name(small),
+                partial(match_in_any, smalls, lang),
+                len(entries),
+                LATENCY_ROUNDS,
+            ),
+            (
+                _engine_name(big),
+                partial(match_in_any, bigger, lang),
+                len(big_entries),
+                LATENCY_ROUNDS,
+            ),
             ("word index", words_only.match, len(entries), LATENCY_ROUNDS),
             ("embedding", embedded[lang].best, len(entries), LATENCY_ROUNDS),
             ("embedding", big_embedded.best, len(big_entries), LATENCY_ROUNDS),

@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 from flows import yourdata
 from flows.content import Content, FaqEntry, plain
 from flows.context import Context, Rows, label, menu_buttons, menu_row, old_button, say
-from flows.faq import FaqMatch
+from flows.faq import match_in_any
 from flows.listen import Hearing
 from flows.models import (
     Button,
@@ -347,7 +347,7 @@ def answer(ctx: Context, question: str, heard: Hearing | None = None) -> tuple[O
     notice = (Reply(text=ctx.say(texts.sensitive_notice)),) if personal else ()
     index = ctx.faq[ctx.pack.code]
     # Matching keeps nothing, so it may read the words that were scrubbed from what is kept.
-    match = _match(ctx, question)
+    match = match_in_any(ctx.faq, ctx.pack.code, question)
     effects: tuple[Effect, ...] = (RecordFunnel(step=Funnel.ASKED),)
     # A word for a lawyer ("DACA", "green card") sends a question to legal help, unless the
     # knowledge file answers it decisively; so does a question like the file's referral examples.
@@ -380,40 +380,6 @@ def answer(ctx: Context, question: str, heard: Hearing | None = None) -> tuple[O
         effects=effects,
     )
     return outcome, Verdict(kind="declined", score=match.score, suggestions=match.suggestions)
-
-
-def _match(ctx: Context, question: str) -> FaqMatch:
-    """Match `question` in the visitor's language, else in another offered language.
-
-    People write in the language that comes to them, whatever the bot was set to: a Spanish
-    question to the English bot is read by the Spanish index, and answered with the English
-    entry of the same id (every language has the same ids). Only a decline is read again,
-    and only by a language whose little words ("que", "de", "the") the question uses more.
-    """
-    own = ctx.faq[ctx.pack.code]
-    match = own.match(question)
-    if match.answered or match.referral:
-        return match
-    words = fold(question).split()
-
-    def little_words(code: str) -> int:
-        stop = ctx.content.pack(code).words.matching.stop
-        return sum(word in stop for word in words)
-
-    mine = little_words(ctx.pack.code)
-    found = [
-        other.match(question)
-        for code, other in ctx.faq.items()
-        if code != ctx.pack.code and code in ctx.content.packs and little_words(code) > mine
-    ]
-    answered = [m for m in found if m.entry is not None and own.get(m.entry.id) is not None]
-    if answered:
-        best = max(answered, key=lambda m: m.score)
-        assert best.entry is not None
-        return dataclasses.replace(best, entry=own.get(best.entry.id))
-    if any(m.referral for m in found):
-        return dataclasses.replace(match, referral=True)
-    return match
 
 
 def _urgent(ctx: Context) -> Outcome:

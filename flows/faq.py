@@ -50,6 +50,7 @@ scored in full, which keeps a question near a millisecond with 2,000 entries.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import heapq
 import itertools
@@ -67,6 +68,7 @@ from rapidfuzz.distance import OSA
 from flows.analyzer import Analyzer
 from flows.classifier import FORMAT, Classifier, Store
 from flows.content import Content, FaqEntry, LanguagePack, Matching, NotCovered
+from flows.text import fold
 
 __all__ = [
     "DEFAULT_TUNING",
@@ -74,6 +76,7 @@ __all__ = [
     "FaqMatch",
     "FaqTuning",
     "Guess",
+    "match_in_any",
 ]
 
 # -- tuning ---------------------------------------------------------------------------------
@@ -200,6 +203,7 @@ class FaqIndex:
         self.lang = lang
         self.tuning = tuning
         language = language or Matching()
+        self._little_words = language.stop
         self._analyzer = Analyzer(lang, synonyms, language, foreign_stop)
         self._index()
         self._not_covered = not_covered or NotCovered()
@@ -275,6 +279,10 @@ class FaqIndex:
     def from_content(cls, content: Content, lang: str, store: Store | None = None) -> FaqIndex:
         """Index language `lang` of a campaign."""
         return cls.from_pack(content.pack(lang), content.packs.values(), store=store)
+
+    def little_words(self, text: str) -> int:
+        """Return how many of `text`'s words are this language's stop words ("que", "the")."""
+        return sum(word in self._little_words for word in fold(text).split())
 
     @property
     def entries(self) -> tuple[FaqEntry, ...]:
@@ -754,3 +762,31 @@ def _trigrams(word: str) -> list[str]:
 
 def _idf(count: int, seen: float) -> float:
     return math.log(1 + (count - seen + 0.5) / (seen + 0.5))
+
+
+def match_in_any(indexes: Mapping[str, FaqIndex], lang: str, question: str) -> FaqMatch:
+    """Match `question` in language `lang`, else in another of `indexes`' languages.
+
+    People write in the language that comes to them, whatever the bot was set to: a Spanish
+    question to the English bot is read by the Spanish index, and answered with the English
+    entry of the same id (every language has the same ids). Only a decline is read again,
+    and only by a language whose little words ("que", "de", "the") the question uses more.
+    """
+    own = indexes[lang]
+    match = own.match(question)
+    if match.answered or match.referral:
+        return match
+    mine = own.little_words(question)
+    found = [
+        other.match(question)
+        for code, other in indexes.items()
+        if code != lang and other.little_words(question) > mine
+    ]
+    answered = [(m, own.get(m.entry.id)) for m in found if m.entry is not None]
+    answered = [(m, entry) for m, entry in answered if entry is not None]
+    if answered:
+        best, entry = max(answered, key=lambda pair: pair[0].score)
+        return dataclasses.replace(best, entry=entry)
+    if any(m.referral for m in found):
+        return dataclasses.replace(match, referral=True)
+    return match
