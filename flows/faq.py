@@ -782,8 +782,12 @@ def match_in_any(indexes: Mapping[str, FaqIndex], lang: str, question: str) -> F
         for code, other in indexes.items()
         if code != lang and other.little_words(question) > mine
     ]
-    answered = [(m, own.get(m.entry.id)) for m in found if m.entry is not None]
-    answered = [(m, entry) for m, entry in answered if entry is not None]
+    # The other language's entry, and this language's entry of the same id.
+    answered = [
+        (other_match, entry)
+        for other_match in found
+        if other_match.entry is not None and (entry := own.get(other_match.entry.id))
+    ]
     if answered:
         best, entry = max(answered, key=lambda pair: pair[0].score)
         return dataclasses.replace(best, entry=entry)
