@@ -310,7 +310,7 @@ def _text(text: str, ctx: Context) -> Outcome:
         return say(ctx, ctx.pack.texts.no_words, menu_row(ctx))
     heard = ctx.listener.hear(text)  # once per message: the matching words are read here only
     if heard.urgent:  # before anything else, however long
-        return _urgent(ctx)
+        return _urgent(ctx, text)
     if _one_of(text, ctx.content.stop_words):
         return _unsubscribe(ctx, method=f"text:{word}")
     if _one_of(text, ctx.content.help_words):
@@ -335,7 +335,7 @@ def answer(ctx: Context, question: str, heard: Hearing | None = None) -> tuple[O
     texts = ctx.pack.texts
     heard = heard or ctx.listener.hear(question)
     if heard.urgent:
-        return _urgent(ctx), Verdict(kind="urgent", id="urgent", score=1.0)
+        return _urgent(ctx, question), Verdict(kind="urgent", id="urgent", score=1.0)
     if heard.intent is not None:
         return _intent(ctx, heard.intent), Verdict(kind="intent", score=1.0)
     scrubbed = scrub(
@@ -382,10 +382,24 @@ def answer(ctx: Context, question: str, heard: Hearing | None = None) -> tuple[O
     return outcome, Verdict(kind="declined", score=match.score, suggestions=match.suggestions)
 
 
-def _urgent(ctx: Context) -> Outcome:
+_BARE = 2  # words: "ICE", "la migra" may be a cry for help or a question about the word
+
+
+def _urgent(ctx: Context, text: str) -> Outcome:
+    """The hotline first; a bare word also gets a button to the entries about it."""
+    rows = menu_row(ctx)
+    if len(fold(text).split()) <= _BARE:
+        index = ctx.faq[ctx.pack.code]
+        match = index.match(text)  # reads only: nothing of an emergency is kept
+        ids = (match.entry.id,) if match.entry is not None else match.suggestions
+        about = (index.get(entry_id) for entry_id in ids)
+        rows = (
+            *((Button(label=label(entry), data=f"faq:{entry.id}"),) for entry in about if entry),
+            *rows,
+        )
     return Outcome(
         conversation=Conversation(),
-        replies=(Reply(text=ctx.say(ctx.pack.texts.urgent), buttons=menu_row(ctx)),),
+        replies=(Reply(text=ctx.say(ctx.pack.texts.urgent), buttons=rows),),
         effects=(Count(name="urgent"),),
     )
 

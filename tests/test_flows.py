@@ -267,6 +267,21 @@ def test_emergencies_get_the_hotline_first_and_nothing_is_kept(
     assert not any(isinstance(e, KeepUnanswered | RecordFunnel) for e in outcome.effects)
 
 
+def test_a_bare_actor_gets_the_hotline_and_a_button_to_what_the_word_means(
+    content: Content, indexes: dict[str, FaqIndex]
+) -> None:
+    outcome = run(content, indexes, Text(text="ICE"))
+    reply = outcome.replies[0]
+    assert reply.text == content.fill(texts(content).urgent)
+    assert "faq:who-is-ice" in [button.data for row in reply.buttons for button in row]
+    assert not any(isinstance(e, KeepUnanswered | RecordFunnel) for e in outcome.effects)
+    # A whole sentence is an emergency told, not a word asked about: the hotline alone.
+    told = run(content, indexes, Text(text="ICE is at my door right now"))
+    assert not any(
+        button.data.startswith("faq:") for row in told.replies[0].buttons for button in row
+    )
+
+
 @pytest.mark.parametrize(
     "message",
     [
