@@ -157,7 +157,8 @@ def _bot(
     profile = Profile(user_id=0, lang=pack.code, first_seen=datetime.now(UTC))
     if index is None:
         index = FaqIndex.from_pack(pack, content.packs.values(), tuning)
-    # Every language, as the bot has them: a question in another language is read there too.
+    # Every language, as the bot has them: a question in another language is read there too
+    # (by the shipped engine, also when `index` replaces this language's for a baseline).
     faq: dict[str, FaqIndex | _SecondOpinion] = {
         other.code: FaqIndex.from_pack(other, content.packs.values(), tuning)
         for other in content.packs.values()
@@ -728,7 +729,7 @@ def main() -> None:
 
         # Latency of the matchers alone (no listener), on every question of the language.
         texts = [question.q for questions in parts.values() for question in questions]
-        small = FaqIndex.from_content(content, lang)
+        small = smalls[lang]
         big = bigger[lang]
         big_entries = list(big.entries)
         big_embedded = _EmbeddingIndex(big_entries)

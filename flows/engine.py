@@ -382,21 +382,15 @@ def answer(ctx: Context, question: str, heard: Hearing | None = None) -> tuple[O
     return outcome, Verdict(kind="declined", score=match.score, suggestions=match.suggestions)
 
 
-_BARE = 2  # words: "ICE", "la migra" may be a cry for help or a question about the word
-
-
 def _urgent(ctx: Context, text: str) -> Outcome:
-    """The hotline first; a bare word also gets a button to the entries about it."""
+    """The hotline first; a message that only names the enforcers ("ICE", "la migra") may
+    also be a question about the word, so it gets a button to the entry about it."""
     rows = menu_row(ctx)
-    if len(fold(text).split()) <= _BARE:
-        index = ctx.faq[ctx.pack.code]
-        match = index.match(text)  # reads only: nothing of an emergency is kept
-        ids = (match.entry.id,) if match.entry is not None else match.suggestions
-        about = (index.get(entry_id) for entry_id in ids)
-        rows = (
-            *((Button(label=label(entry), data=f"faq:{entry.id}"),) for entry in about if entry),
-            *rows,
-        )
+    if ctx.listener.names_actor(text):
+        # Matching only reads: nothing of an emergency is kept.
+        entry = ctx.faq[ctx.pack.code].match(text).entry
+        if entry is not None:
+            rows = ((Button(label=label(entry), data=f"faq:{entry.id}"),), *rows)
     return Outcome(
         conversation=Conversation(),
         replies=(Reply(text=ctx.say(ctx.pack.texts.urgent), buttons=rows),),

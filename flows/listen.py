@@ -154,15 +154,17 @@ def _known_words(pack: LanguagePack) -> frozenset[str]:
 
 
 def _typed_words(pack: LanguagePack) -> frozenset[str]:
-    """Every word of the FAQ's phrasings and not-covered examples: words people really type.
+    """The words of the FAQ's phrasings and not-covered examples typed in three or more.
 
     They only stop a word from being read as a typo of a listed one ("talking" is not
-    "taking"); they are never kept (see `_known_words`).
+    "taking"); they are never kept (see `_known_words`). The price: a typo that is itself
+    such a word is read as written ("ICE is talking my husband", "en el puerto" for puerta).
     """
     phrasings = [question for entry in pack.faq for question in entry.questions]
     phrasings += [*pack.not_covered.referral, *pack.not_covered.unrelated]
     typed = Counter(word for text in phrasings for word in set(fold(text).split()))
-    # A misspelling is rarely typed the same way three times ("imigrasion").
+    # Three phrasings: a one-off misspelling ("imigrasion") is still corrected; a common one
+    # ("polisia") is read as typed, and the lists spell the ones that matter themselves.
     return frozenset(word for word, count in typed.items() if count >= _TYPED_OFTEN)
 
 
@@ -333,6 +335,10 @@ class Listener:
     def known(self, lang: str) -> frozenset[str]:
         """Return the words a kept question in `lang` may keep: the campaign's and common ones."""
         return self._known_words.get(lang, frozenset())
+
+    def names_actor(self, text: str) -> bool:
+        """Tell whether a message is only a name for the enforcers ("ICE", "la migra")."""
+        return self._urgent.actors.whole(self.tokens(text))
 
     def urgent(self, text: str) -> bool:
         """Tell whether a message says enforcement is happening now."""

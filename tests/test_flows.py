@@ -8,7 +8,7 @@ import pytest
 
 from flows.content import Content, Texts
 from flows.engine import Context, answer, handle
-from flows.faq import FaqIndex
+from flows.faq import FaqIndex, match_in_any
 from flows.listen import Listener
 from flows.models import (
     Command,
@@ -241,6 +241,23 @@ def test_a_question_in_another_language_gets_this_languages_answer(
     assert content.fill(entry.answer) in outcome.replies[0].text
 
 
+def test_an_english_question_is_not_answered_by_another_languages_index(
+    content: Content, indexes: dict[str, FaqIndex]
+) -> None:
+    question = "how do i write a cover letter for my job application"
+    assert indexes["es"].match(question).answered  # Spanish alone would answer it: wrongly
+    outcome = run(content, indexes, Text(text=question))
+    assert outcome.replies[0].text == content.fill(texts(content).faq_fallback, question_days="90")
+
+
+def test_a_question_for_a_lawyer_in_another_language_is_referred(
+    indexes: dict[str, FaqIndex],
+) -> None:
+    question = "cuanto tiempo tarda la residencia por matrimonio"
+    assert not indexes["en"].match(question).referral
+    assert match_in_any(indexes, "en", question).referral
+
+
 def test_gibberish_is_declined_honestly(content: Content, indexes: dict[str, FaqIndex]) -> None:
     outcome = run(content, indexes, Text(text="qwzx vbnm plok"))
     assert outcome.replies[0].text == content.fill(texts(content).faq_fallback, question_days="90")
@@ -275,11 +292,13 @@ def test_a_bare_actor_gets_the_hotline_and_a_button_to_what_the_word_means(
     assert reply.text == content.fill(texts(content).urgent)
     assert "faq:who-is-ice" in [button.data for row in reply.buttons for button in row]
     assert not any(isinstance(e, KeepUnanswered | RecordFunnel) for e in outcome.effects)
-    # A whole sentence is an emergency told, not a word asked about: the hotline alone.
-    told = run(content, indexes, Text(text="ICE is at my door right now"))
-    assert not any(
-        button.data.startswith("faq:") for row in told.replies[0].buttons for button in row
-    )
+    # A sentence is an emergency told, not a word asked about: the hotline alone.
+    for message in ("ICE is at my door right now", "migra aqui"):
+        told = run(content, indexes, Text(text=message))
+        assert told.replies[0].text == content.fill(texts(content).urgent)
+        assert not any(
+            button.data.startswith("faq:") for row in told.replies[0].buttons for button in row
+        )
 
 
 @pytest.mark.parametrize(
