@@ -55,7 +55,7 @@ import random
 import statistics
 import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
@@ -148,23 +148,19 @@ def _eval_set(lang: str, part: str) -> list[_Question]:
 
 def _bot(
     content: Content,
+    indexes: Mapping[str, FaqIndex],
     lang: str,
-    tuning: FaqTuning = DEFAULT_TUNING,
     index: FaqIndex | _SecondOpinion | None = None,
 ) -> Matcher:
-    """The bot as it answers typed text: `flows.engine.answer` with a fresh visitor."""
-    pack = content.pack(lang)
-    profile = Profile(user_id=0, lang=pack.code, first_seen=datetime.now(UTC))
-    if index is None:
-        index = FaqIndex.from_pack(pack, content.packs.values(), tuning)
-    # Every language, as the bot has them: a question in another language is read there too
-    # (by the shipped engine, also when `index` replaces this language's for a baseline).
-    faq: dict[str, FaqIndex | _SecondOpinion] = {
-        other.code: FaqIndex.from_pack(other, content.packs.values(), tuning)
-        for other in content.packs.values()
-        if other.code != pack.code
-    }
-    faq[pack.code] = index
+    """The bot as it answers typed text: `flows.engine.answer` with a fresh visitor.
+
+    `indexes` has every language, as the bot has them (a question in another language is
+    read there too); `index`, for a baseline, replaces this language's.
+    """
+    profile = Profile(user_id=0, lang=lang, first_seen=datetime.now(UTC))
+    faq: dict[str, FaqIndex | _SecondOpinion] = {**indexes}
+    if index is not None:
+        faq[lang] = index
     ctx = Context(content, profile, Conversation(), faq, Listener(content))  # type: ignore[arg-type]
 
     def match(question: str) -> tuple[str | None, str]:
@@ -652,7 +648,8 @@ def main() -> None:
     latency_rows: list[list[object]] = []
     own_rows: list[list[str]] = []
     langs = [lang for lang in LANGS if any(_eval_set(lang, part) for part in PARTS)]
-    lexical = {lang: FaqIndex.from_content(content, lang) for lang in langs}
+    # Every language's index, as the bot has them.
+    lexical = {code: FaqIndex.from_content(content, code) for code in content.packs}
     start = time.perf_counter()
     embedded = {lang: _EmbeddingIndex(content.pack(lang).faq) for lang in langs}
     load_seconds = time.perf_counter() - start
@@ -662,9 +659,8 @@ def main() -> None:
         if second_opinion
         else _Opinion()
     )
-    # Every language's index at 33 and at 2,000 entries: the bot reads a question in its
-    # language, then a declined one in another's (match_in_any), and that is what is timed.
-    smalls = {code: FaqIndex.from_content(content, code) for code in content.packs}
+    # Every language's index at 2,000 entries too: the bot reads a question in its language,
+    # then a declined one in another's (match_in_any), and that is what is timed.
     bigger = {
         code: FaqIndex.from_pack(
             dataclasses.replace(
@@ -679,7 +675,7 @@ def main() -> None:
         pack = content.pack(lang)
         entries = list(pack.faq)
         parts = {part: _eval_set(lang, part) for part in PARTS}
-        bot = _bot(content, lang)
+        bot = _bot(content, lexical, lang)
         threshold = _best_baseline(entries, parts["tune"])
         fuzzy = _baseline(entries, threshold)
         second = _SecondOpinion(lexical[lang], embedded[lang], opinion)
@@ -690,12 +686,12 @@ def main() -> None:
         matchers: list[tuple[str, Matcher]] = [
             ("bot", bot),
             ("matcher alone", _matcher_alone(lexical[lang])),
-            ("bot, word index alone", _bot(content, lang, index=words_only)),
+            ("bot, word index alone", _bot(content, lexical, lang, index=words_only)),
             (f"embedding ({EMBEDDING}) >={cut:.2f}", _embedding(embedded[lang], cut, margin)),
             (f"fuzzy>={threshold:.0f}", fuzzy),
         ]
         if second_opinion:
-            matchers[1:1] = [("bot + wordllama", _bot(content, lang, index=second))]
+            matchers[1:1] = [("bot + wordllama", _bot(content, lexical, lang, index=second))]
             matchers[3:3] = [("matcher + wordllama", _matcher_alone(second))]
         outcomes = {
             name: {part: _run(matcher, questions) for part, questions in parts.items()}
@@ -729,14 +725,14 @@ def main() -> None:
 
         # Latency of the matchers alone (no listener), on every question of the language.
         texts = [question.q for questions in parts.values() for question in questions]
-        small = smalls[lang]
+        small = lexical[lang]
         big = bigger[lang]
         big_entries = list(big.entries)
         big_embedded = _EmbeddingIndex(big_entries)
         timed: list[tuple[str, Callable[[str], object], int, int]] = [
             (
                 _engine_name(small),
-                partial(match_in_any, smalls, lang),
+                partial(match_in_any, lexical, lang),
                 len(entries),
                 LATENCY_ROUNDS,
             ),

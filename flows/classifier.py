@@ -29,7 +29,8 @@ from dataclasses import dataclass
 from typing import NamedTuple, Protocol
 
 import numpy as np
-from rapidfuzz.distance import OSA
+
+from flows.text import Spelling
 
 __all__ = ["Classifier", "Features", "Reading", "Store"]
 
@@ -72,10 +73,11 @@ class Features:
         self._word_vocab, self._gram_vocab = vocabulary
         self.word_count = len(self._word_vocab.index)  # words come first, then letter groups
         self.size = self.word_count + len(self._gram_vocab.index)
-        # The known words by first letter and length, where a misspelt word's match is.
-        self._by_shape: dict[tuple[str, int], list[str]] = {}
-        for key in self._word_vocab.index:
-            self._by_shape.setdefault((key[0], len(key)), []).append(key)
+        # Where a misspelt word's match is; of two as close, the commoner (lower idf) wins.
+        idf, offset = self._word_vocab.idf, self._word_vocab.offset
+        self._spelling = Spelling(
+            self._word_vocab.index, lambda key: float(idf[self._word_vocab.index[key] - offset])
+        )
 
     @classmethod
     def learn(
@@ -112,19 +114,10 @@ class Features:
         return self._row(*_read(lambda typed: [self._spelt(w) for w in self._words(typed)], text))
 
     def _spelt(self, word: str) -> str:
-        known = self._word_vocab.index
-        if word in known or len(word) < _SPELL_LENGTH or word.isdigit():
+        if word in self._word_vocab.index or len(word) < _SPELL_LENGTH or word.isdigit():
             return word
-        limit = 1 if len(word) < _TWO_EDITS else 2
-        best: tuple[int, float, str] | None = None
-        for size in range(len(word) - limit, len(word) + limit + 1):
-            for key in self._by_shape.get((word[0], size), ()):
-                edits = OSA.distance(word, key, score_cutoff=limit)
-                if edits <= limit:
-                    idf = float(self._word_vocab.idf[known[key]])
-                    if best is None or (edits, idf) < best[:2]:
-                        best = (edits, idf, key)
-        return best[2] if best else word
+        near = self._spelling.near(word, 1 if len(word) < _TWO_EDITS else 2)
+        return near[0] if near else word
 
     def arrays(self) -> dict[str, np.ndarray]:
         """Return the vocabulary as arrays, to be kept and read back by `from_arrays`."""

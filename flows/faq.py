@@ -62,13 +62,10 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from rapidfuzz import process
-from rapidfuzz.distance import OSA
-
 from flows.analyzer import Analyzer
 from flows.classifier import FORMAT, Classifier, Store
 from flows.content import Content, FaqEntry, LanguagePack, Matching, NotCovered
-from flows.text import fold
+from flows.text import Spelling, fold
 
 __all__ = [
     "DEFAULT_TUNING",
@@ -412,11 +409,12 @@ class FaqIndex:
         # common words. Short words are left alone: "nice" is not a typo of "ice".
         ordered = sorted(surface, key=lambda word: (-surface[word], word))
         ordered += sorted(set(self._stop_words) - set(self._surface))
-        self._commonness = {word: rank for rank, word in enumerate(ordered)}
-        self._candidates: dict[tuple[str, int], list[str]] = {}
-        for word in ordered:
-            if len(word) >= 4 and not word.isdigit():
-                self._candidates.setdefault((word[:2], len(word)), []).append(word)
+        commonness = {word: rank for rank, word in enumerate(ordered)}
+        self._spelling = Spelling(
+            (word for word in ordered if len(word) >= 4 and not word.isdigit()),
+            commonness.__getitem__,
+            start=2,
+        )
 
         # Letter trigrams of each entry's phrasings, for slang and misspellings the word
         # index cannot correct ("esse-comm", "secure comunities").
@@ -674,17 +672,10 @@ class FaqIndex:
 
     def _nearest(self, word: str, limit: int) -> list[str]:
         """Return indexed words within `limit` edits of `word`, closest and commonest first."""
-        choices = [
-            candidate
-            for size in range(len(word) - limit, len(word) + limit + 1)
-            for candidate in self._candidates.get((word[:2], size), ())
-        ]
-        found = process.extract(word, choices, scorer=OSA.distance, score_cutoff=limit, limit=None)
-        found.sort(key=lambda item: (item[1], self._commonness[item[0]]))
         # Real words are often one letter apart ("rain", "raid"): a short word may only swap.
         return [
             candidate
-            for candidate, _, _ in found
+            for candidate in self._spelling.near(word, limit)
             if len(word) > 5 or sorted(candidate) == sorted(word)
         ]
 

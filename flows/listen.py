@@ -23,10 +23,8 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from rapidfuzz.distance import OSA
-
 from flows.content import Content, LanguagePack, UrgentWords
-from flows.text import fold
+from flows.text import Spelling, fold
 
 __all__ = ["Hearing", "Listener"]
 
@@ -288,9 +286,8 @@ class Listener:
             for word in terms.words()
             if not word.endswith("*") and word != "^" and len(word) >= _TARGET_LENGTH
         }
-        self._by_shape: dict[tuple[int, str], list[str]] = {}  # by length and first letter
-        for word in sorted(vocabulary):
-            self._by_shape.setdefault((len(word), word[0]), []).append(word)
+        # Of two listed words as close to a typo, the shorter wins, then the first in order.
+        self._spelling = Spelling(sorted(vocabulary), lambda word: (len(word), word))
         self._known = vocabulary
         self._known_words = {pack.code: _known_words(pack) for pack in packs}
         # A word the organizers wrote, or that people type in the phrasings, is a word, not a
@@ -324,13 +321,8 @@ class Listener:
         if token.startswith(self._prefixes):
             return token
         # Long words are often misspelt twice ("imigrasion"); short ones once at most.
-        limit = 2 if len(token) >= _TWO_TYPOS else 1
-        for edits in range(1, limit + 1):
-            for size in range(len(token) - edits, len(token) + edits + 1):
-                for word in self._by_shape.get((size, token[0]), ()):
-                    if OSA.distance(token, word, score_cutoff=edits) <= edits:
-                        return word
-        return token
+        near = self._spelling.near(token, 2 if len(token) >= _TWO_TYPOS else 1)
+        return near[0] if near else token
 
     def known(self, lang: str) -> frozenset[str]:
         """Return the words a kept question in `lang` may keep: the campaign's and common ones."""
