@@ -3,10 +3,10 @@
 Run with `python -m bench.faq` (or `make bench`). Every question goes through
 `flows.engine.answer`, so emergencies, small talk and referrals are handled as in the bot.
 
-The questions are the independent sets in bench/eval/faq_{en,es,pt}.{tune,…,tune8,sealed}.yaml,
+The questions are the independent sets in bench/eval/faq_{en,es,pt}.{tune,…,tune9,sealed}.yaml,
 written by helper sessions from the article and the entries' ids and answers, never their
 phrasings. Entries, `not_covered` examples, synonyms and `FaqTuning` are improved on the
-tune parts only (`tune` to `tune8`); the sealed part is reported in aggregate and its
+tune parts only (`tune` to `tune9`); the sealed part is reported in aggregate and its
 questions are never printed. The older bench/faq_eval*.yaml sets were written by the
 entries' own authors and are reported apart.
 
@@ -86,8 +86,18 @@ ROOT = Path(__file__).resolve().parent.parent
 CONTENT = ROOT / "content"
 EVAL_DIR = ROOT / "bench" / "eval"
 LANGS = ("en", "es", "pt")
-# What the content and knobs may be tuned on (tune4, tune6-8: sealed parts, printed once).
-TUNE_PARTS = ("tune", "tune2", "tune3", "tune4", "tune5", "tune6", "tune7", "tune8")
+# What the content and knobs may be tuned on (tune4, tune6-9: sealed parts, printed once).
+TUNE_PARTS = (
+    "tune",
+    "tune2",
+    "tune3",
+    "tune4",
+    "tune5",
+    "tune6",
+    "tune7",
+    "tune8",
+    "tune9",
+)
 PARTS = (*TUNE_PARTS, "sealed")
 OWN_SETS = {
     "en": ROOT / "bench" / "faq_eval.yaml",
