@@ -16,6 +16,7 @@ from flows.text import fold
 __all__ = ["Analyzer"]
 
 _STEMMERS = {"en": "english", "es": "spanish", "pt": "portuguese"}
+_SOUNDED_KEPT = 50_000  # words whose sound is remembered (what people type is unbounded)
 
 # Text is matched without accents, as people often type it, but Snowball needs the accents
 # of these endings to see that "condenação" and "condenados" share a stem.
@@ -68,6 +69,10 @@ class Analyzer:
         self._replacements = (
             _follow_chains(replacements, self._synonyms) if self._synonyms else replacements
         )
+        self._sounds = tuple(
+            (re.compile(pattern), replacement) for pattern, replacement in language.sounds.items()
+        )
+        self._sounded: dict[str, str] = {}
         algorithm = _STEMMERS.get(lang)
         self._stemmer = Stemmer.Stemmer(algorithm) if algorithm else None
         self._endings = _ACCENTED_ENDINGS.get(lang, ())
@@ -88,6 +93,24 @@ class Analyzer:
             if not (word in self._aspect and len(after) > 4 and after.endswith("ing"))
         ]
         return self._replace(" ".join(kept)).split()
+
+    def sounded(self, text: str) -> list[str]:
+        """Return `words(text)`, each as it sounds (the language's `sounds`), for the classifier:
+        people write by ear ("yamar", "aser", "governado"), and a letter group of "llamar"
+        shares little with one of "yamar"."""
+        if not self._sounds:
+            return self.words(text)
+        return [self._sound(word) for word in self.words(text)]
+
+    def _sound(self, word: str) -> str:
+        found = self._sounded.get(word)
+        if found is None:
+            found = word
+            for pattern, replacement in self._sounds:
+                found = pattern.sub(replacement, found)
+            if len(self._sounded) < _SOUNDED_KEPT:
+                self._sounded[word] = found
+        return found
 
     def stem(self, word: str) -> str:
         if self._stemmer is None:

@@ -10,9 +10,9 @@ phrasing has is read as the commonest phrasing word one edit away (two for long 
 "agradeser" counts as "agradecer" and not only by its letter groups.
 
 The weights are fitted when the index is built, by L-BFGS on the L2-penalised softmax loss,
-in numpy over a dense float32 copy of the rows (no scipy, no scikit-learn: with a few dozen
-classes and a few thousand phrasings the fit is two matrix products a step, and the
-libraries would add 60 MB to a chat bot). Fitted models are kept by their training data, per
+in numpy over the rows laid out dense, a block at a time (no scipy, no scikit-learn: with a
+few dozen classes and a few thousand phrasings the fit is two matrix products a step, and
+the libraries would add 60 MB to a chat bot). Fitted models are kept by their training data, per
 process (flows/faq.py) and on disk (a `Store`, storage/fitted.py), so a restart or a reload
 of unchanged content does not fit again.
 
@@ -41,6 +41,7 @@ _MIN_GRAM_DF = 2  # a letter group seen in one phrasing only is noise
 _SPELL_LENGTH = 5  # shorter words one letter apart are too often other real words
 _TWO_EDITS = 9  # long words are often misspelt twice ("imigrasion")
 _MEMORY = 10  # L-BFGS correction pairs
+_BLOCK = 1024  # rows laid out dense at a time while fitting
 _TOLERANCE = 1e-4
 
 
@@ -239,30 +240,46 @@ def _fit(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Minimise `penalty` * cross-entropy + |W|^2 / 2 (the bias is not penalised).
 
-    The rows are laid out dense for the fit (float32, a few tens of megabytes): numpy has no
-    sparse product, and BLAS on a dense matrix beats gathering and reducing sparse rows.
+    numpy has no sparse product, and BLAS on dense rows beats gathering and reducing sparse
+    ones (twice as fast, measured on the campaign's files), so the rows are laid out dense,
+    `_BLOCK` at a time, in one float32 buffer that is written and wiped again for each block:
+    memory stays a few tens of megabytes however many phrasings the file has.
     """
     count = len(rows)
     if count == 0:
         return np.zeros((size, classes)), np.zeros(classes)
-    matrix = np.zeros((count, size), dtype=np.float32)
-    for number, (columns, values) in enumerate(rows):
-        matrix[number, columns] = values
-    onehot = np.zeros((count, classes), dtype=np.float32)
-    onehot[np.arange(count), targets] = 1.0
+    blocks = []
+    for first in range(0, count, _BLOCK):
+        block = rows[first : first + _BLOCK]
+        lines = np.repeat(np.arange(len(block)), [len(columns) for columns, _ in block])
+        columns = np.concatenate([columns for columns, _ in block])
+        values = np.concatenate([values for _, values in block]).astype(np.float32)
+        onehot = np.zeros((len(block), classes), dtype=np.float32)
+        onehot[np.arange(len(block)), targets[first : first + _BLOCK]] = 1.0
+        blocks.append((lines, columns, values, onehot))
+    buffer = np.zeros((min(count, _BLOCK), size), dtype=np.float32)
     cut = size * classes
 
     def loss(flat: np.ndarray) -> tuple[float, np.ndarray]:
         weights = flat[:cut].reshape(size, classes)
-        scores = matrix @ weights + flat[cut:]
-        scores -= scores.max(axis=1, keepdims=True)
-        exp = np.exp(scores)
-        total = exp.sum(axis=1, keepdims=True)
-        log_likelihood = float((scores * onehot).sum() - np.log(total).sum())
-        error = penalty * (exp / total - onehot)
         gradient = np.empty_like(flat)
-        gradient[:cut] = (matrix.T @ error + weights).ravel()
-        gradient[cut:] = error.sum(axis=0)
+        weight_gradient = weights.copy()  # the penalty's part
+        bias_gradient = np.zeros(classes, dtype=flat.dtype)
+        log_likelihood = 0.0
+        for lines, columns, values, onehot in blocks:
+            matrix = buffer[: len(onehot)]
+            matrix[lines, columns] = values
+            scores = matrix @ weights + flat[cut:]
+            scores -= scores.max(axis=1, keepdims=True)
+            exp = np.exp(scores)
+            total = exp.sum(axis=1, keepdims=True)
+            log_likelihood += float((scores * onehot).sum() - np.log(total).sum())
+            error = penalty * (exp / total - onehot)
+            weight_gradient += matrix.T @ error
+            bias_gradient += error.sum(axis=0)
+            matrix[lines, columns] = 0.0
+        gradient[:cut] = weight_gradient.ravel()
+        gradient[cut:] = bias_gradient
         value = -penalty * log_likelihood + 0.5 * float(np.dot(flat[:cut], flat[:cut]))
         return value, gradient
 

@@ -277,9 +277,22 @@ class Matching(Model):
     """How one language's questions are read before matching (see flows/faq.py)."""
 
     spelling: dict[str, str] = Field(default_factory=dict)
+    # How a word sounds, for the classifier: regular expressions and what they become, in
+    # order ("ll": "y" reads "yame" and "llame" alike).
+    sounds: dict[str, str] = Field(default_factory=dict)
     small_talk: str = ""
     stop_words: str = ""
     aspect_verbs: str = ""
+
+    @field_validator("sounds")
+    @classmethod
+    def _sounds(cls, value: dict[str, str]) -> dict[str, str]:
+        for pattern, replacement in value.items():
+            try:
+                re.compile(pattern).sub(replacement, "")
+            except (re.error, IndexError) as error:
+                raise ValueError(f"sound {pattern!r}: {error}") from None
+        return value
 
     @property
     def stop(self) -> frozenset[str]:

@@ -130,9 +130,10 @@ _WALK = 128  # entries kept per word, by impact
 _MAX_TERMS = 48
 _MAX_CHARACTERS = 2000  # what a question is read up to
 _SUGGEST_LIKELY = 0.05  # an entry this likely is offered as a button when the bot declines
-# The classifier is fitted dense: past this many cells (phrasings x features, 4 bytes each)
-# a knowledge file is too big for it, and the word index alone decides.
-_DENSE_CELLS = 50_000_000
+# Fitting the classifier takes time in proportion to phrasings x features (about 6 s for
+# 100 million on one core): past this many, a knowledge file would keep the bot from starting
+# for minutes, and the word index alone decides.
+_FIT_CELLS = 150_000_000
 
 _NON_WORD = re.compile(r"[^a-z0-9]+")
 _Pair = tuple[str, str]  # two neighbouring terms, in order
@@ -216,6 +217,7 @@ class FaqIndex:
                     sorted(synonyms.items()),
                     sorted(language.spelling.items()),
                     language.aspect_verbs,
+                    list(language.sounds.items()),
                     [[entry.id, entry.questions] for entry in self._entries],
                     self._not_covered.model_dump(),
                     tuning.penalty,
@@ -223,7 +225,7 @@ class FaqIndex:
                 ]
             )
             self._classifier = _fitted(
-                hashlib.sha256(key.encode()).hexdigest(), self._analyzer.words, self._fit, store
+                hashlib.sha256(key.encode()).hexdigest(), self._analyzer.sounded, self._fit, store
             )
 
     @classmethod
@@ -310,13 +312,13 @@ class FaqIndex:
             texts += examples
             labels += [number] * len(examples)
         return Classifier.fit(
-            self._analyzer.words,
+            self._analyzer.sounded,
             texts,
             labels,
             len(self._entries) + 2,
             penalty=self.tuning.penalty,
             iterations=self.tuning.iterations,
-            max_cells=_DENSE_CELLS,
+            max_cells=_FIT_CELLS,
         )
 
     def _index(self) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.service import prepare
-from flows import faq
+from flows import classifier, faq
 from flows.classifier import Classifier
 from flows.content import Content, FaqEntry, NotCovered
 from flows.engine import Context, Verdict, answer
@@ -39,7 +39,7 @@ def test_the_shipped_campaign_is_matched_by_the_classifier(
 @pytest.mark.parametrize(
     ("lang", "question", "expected"),
     [
-        ("en", "is the gov still against that fingerprint thing", "governor-decision"),
+        ("en", "did the gov change his mind about the fingerprint thing", "governor-decision"),
         ("en", "my friend got hit by her husband but shes scared to call", "domestic-violence"),
         ("es", "q paso con lo del gobernador y la migra al final", "governor-decision"),
         ("es", "kiero ayudar a la causa q mas puedo aser", "help-further"),
@@ -195,9 +195,59 @@ def test_a_file_too_big_to_fit_is_answered_by_the_word_index_with_a_warning(
 ) -> None:
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "empty-cache"))
     monkeypatch.setattr(faq, "_FITTED", faq._Fitted(size=4))
-    monkeypatch.setattr(faq, "_DENSE_CELLS", 1_000)  # far under any real file
+    monkeypatch.setattr(faq, "_FIT_CELLS", 1_000)  # far under any real file
     prepared = prepare(content)
     assert not any(index.classifies for index in prepared.faq.values())
     assert prepared.faq["en"].match("what is s-comm").entry is not None
     warned = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
     assert any("en/faq.yaml is too big for the classifier" in line for line in warned)
+
+
+def _by_ear_pack(content: Content, sounds: dict[str, str]) -> FaqIndex:
+    """A two-entry Spanish file whose phrasings spell "llamar" and "vez" as written."""
+    pack = content.pack("es")
+    entries = [
+        FaqEntry(
+            id="call-script",
+            questions=["que digo cuando llame al gobernador", "como llamo a la oficina"],
+            answer="Un guion.",
+            source="test",
+        ),
+        FaqEntry(
+            id="hearings",
+            questions=["cuando fue la audiencia", "hubo reuniones publicas alguna vez"],
+            answer="Audiencias.",
+            source="test",
+        ),
+    ]
+    matching = pack.words.matching.model_copy(update={"sounds": sounds})
+    words = pack.words.model_copy(update={"matching": matching})
+    others = NotCovered(referral=["como renuevo mi daca"], unrelated=["va a llover manana"])
+    return FaqIndex.from_pack(
+        dataclasses.replace(pack, faq=tuple(entries), not_covered=others, words=words)
+    )
+
+
+def test_a_spanish_question_written_by_ear_reads_as_the_word_it_sounds_like(
+    content: Content,
+) -> None:
+    by_ear = "ke digo si yamo al gobernador"  # "llamo", as it sounds
+    sounded = _by_ear_pack(content, content.pack("es").words.matching.sounds)
+    as_written = _by_ear_pack(content, {})
+    heard, read = sounded.guess(by_ear), as_written.guess(by_ear)
+    assert heard is not None and read is not None
+    assert heard.entry is not None and heard.entry.id == "call-script"
+    assert heard.probability > read.probability
+
+
+def test_answers_do_not_depend_on_how_many_rows_are_fitted_at_a_time(
+    content: Content, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    question = "ke digo si yamo al gobernador"
+    whole = _by_ear_pack(content, {}).guess(question)
+    monkeypatch.setattr(faq, "_FITTED", faq._Fitted(size=4))
+    monkeypatch.setattr(classifier, "_BLOCK", 2)  # six rows: three blocks
+    blocked = _by_ear_pack(content, {}).guess(question)
+    assert whole is not None and blocked is not None
+    assert blocked.entry == whole.entry
+    assert blocked.probability == pytest.approx(whole.probability, abs=1e-3)

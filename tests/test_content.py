@@ -123,3 +123,9 @@ def test_command_menu_names_and_descriptions_are_checked(campaign: Path) -> None
     problems = "\n".join(_problems(campaign))
     assert "'Learn-More' is not one of" in problems
     assert "must be 1 to 256 characters" in problems
+
+
+def test_a_sound_rule_that_is_no_regular_expression_names_its_file(campaign: Path) -> None:
+    words = campaign / "es" / "words.yaml"
+    _replace(words, '    "ll": "y"\n', '    "ll(": "y"\n')
+    assert any(p.startswith(f"{words}:") and "sound 'll('" in p for p in _problems(campaign))

@@ -484,7 +484,7 @@ def test_letter_trigrams_are_part_of_the_score() -> None:
         ("pt", "me tira dessa lista", "stop-messages"),
         # deportation for lacking papers or overstaying a visa
         ("en", "can they deport me if my visa expired", "who-gets-deported"),
-        ("es", "me pueden deportar si no tengo papeles", "who-gets-deported"),
+        ("es", "me pueden deportar solo por no tener papeles", "who-gets-deported"),
         ("pt", "posso ser deportado se nao tenho documento", "who-gets-deported"),
         # mixed languages
         ("en", "quiero ayudar, how can i help?", "help-further"),

@@ -225,8 +225,8 @@ def test_free_text_answers_from_the_knowledge_file(
 @pytest.mark.parametrize(
     ("question", "entry_id"),
     [
-        ("quienes se organizaron para presionar al gobernador?", "coalition-win"),
-        ("o que o DHS faz com as informacoes depois, alguem fiscaliza?", "data-oversight"),
+        ("quien presiono al gobernador para que dijera que no", "coalition-win"),
+        ("qual foi a decisao do governador", "governor-decision"),
     ],
 )
 def test_a_question_in_another_language_gets_this_languages_answer(
@@ -244,7 +244,7 @@ def test_a_question_in_another_language_gets_this_languages_answer(
 def test_an_english_question_is_not_answered_by_another_languages_index(
     content: Content, indexes: dict[str, FaqIndex]
 ) -> None:
-    question = "how do i write a cover letter for my job application"
+    question = "how do i call my bank"
     assert indexes["es"].match(question).answered  # Spanish alone would answer it: wrongly
     outcome = run(content, indexes, Text(text=question))
     assert outcome.replies[0].text == content.fill(texts(content).faq_fallback, question_days="90")
@@ -253,8 +253,7 @@ def test_an_english_question_is_not_answered_by_another_languages_index(
 def test_a_question_for_a_lawyer_in_another_language_is_referred(
     indexes: dict[str, FaqIndex],
 ) -> None:
-    question = "cuanto tiempo tarda la residencia por matrimonio"
-    assert not indexes["en"].match(question).referral
+    question = "mi esposo es ciudadano, como arreglo mis papeles"
     assert match_in_any(indexes, "en", question).referral
 
 
@@ -464,7 +463,10 @@ def test_an_overlong_emergency_still_gets_the_hotline(
             "nací el 12 de agosto de 1990 en Zacatecoluca, cuando cierra el consulado",
             ["1990", "Zacatecoluca"],
         ),
-        ("my cousin Rosendo is undocumented, where is the food bank", ["Rosendo", "undocumented"]),
+        (
+            "my cousin Rosendo is undocumented and needs a food bank, where is one",
+            ["Rosendo", "undocumented"],
+        ),
     ],
 )
 def test_declined_questions_keep_no_personal_detail(
