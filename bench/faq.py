@@ -6,7 +6,8 @@ Run with `python -m bench.faq` (or `make bench`). Every question goes through
 The questions are the independent sets in bench/eval/faq_{en,es,pt}.{tune,…,tune9,sealed}.yaml,
 written by helper sessions from the article and the entries' ids and answers, never their
 phrasings. Entries, `not_covered` examples, synonyms and `FaqTuning` are improved on the
-tune parts only (`tune` to `tune9`); the sealed part is reported in aggregate and its
+tune parts only (`tune` to `tune9`), whose questions are now in the knowledge file too (so
+their rows measure what was learnt); the sealed part is reported in aggregate and its
 questions are never printed. The older bench/faq_eval*.yaml sets were written by the
 entries' own authors and are reported apart.
 
