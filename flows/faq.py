@@ -131,8 +131,8 @@ _MAX_TERMS = 48
 _MAX_CHARACTERS = 2000  # what a question is read up to
 _SUGGEST_LIKELY = 0.05  # an entry this likely is offered as a button when the bot declines
 # Fitting the classifier takes time in proportion to phrasings x features (about 6 s for
-# 100 million on one core): past this many, a knowledge file would keep the bot from starting
-# for minutes, and the word index alone decides.
+# 70 million on one core): past this many, a first start after an edit would take long, and
+# the word index alone decides.
 _FIT_CELLS = 150_000_000
 
 _NON_WORD = re.compile(r"[^a-z0-9]+")
