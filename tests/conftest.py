@@ -12,8 +12,10 @@ import pytest
 from bot.config import Settings, load_settings
 from bot.service import Outreach
 from flows.content import Content
+from flows.faq import FaqIndex
 from storage import Database, open_database
 from storage.content import load_content
+from storage.fitted import FileStore
 from tests.botkit import TOKEN
 from tests.fake_telegram import FakeTelegram
 
@@ -42,9 +44,20 @@ ENV_VARS = (
 
 
 @pytest.fixture(scope="session")
-def fit_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One folder of fitted FAQ classifiers for the session's bots (storage/fitted.py)."""
-    return tmp_path_factory.mktemp("cache")
+def fit_cache(tmp_path_factory: pytest.TempPathFactory, content: Content) -> Path:
+    """One folder of fitted FAQ classifiers for the session's bots (storage/fitted.py).
+
+    The shipped campaign is fitted into it here, once: a bot process a test starts then
+    reads the fits back instead of spending its first seconds (a minute on a loaded
+    machine) fitting while the test waits for it.
+    """
+    folder = tmp_path_factory.mktemp("cache")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("XDG_CACHE_HOME", str(folder))
+        store = FileStore()
+        for lang in content.packs:
+            FaqIndex.from_content(content, lang, store)
+    return folder
 
 
 @pytest.fixture(autouse=True)
