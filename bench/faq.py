@@ -32,7 +32,8 @@ and fetch it from the hub, so the bundled files are opened directly). A text is 
 idf-weighted mean of its tokens' vectors, lower-cased; an entry's score is the best cosine
 with one of its phrasings; its threshold and margin are fitted the same way.
 `--second-opinion` adds "+ wordllama" rows: the embedding as a second opinion on the
-lexical matcher (`_SecondOpinion`, fitted on the three tune parts together): a lexical
+lexical matcher (`_SecondOpinion`, fitted on the `tune` parts of the three languages, which
+the classifier has learnt since session 7, so these rows are now optimistic): a lexical
 answer the embedding ranks below its top few is declined, and a decline is answered when
 the embedding is confident and its choice is among the lexical top candidates. Beside the
 word index it cut wrong answers but did not raise the sealed in-scope figure (pt lost 3

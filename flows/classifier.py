@@ -243,7 +243,7 @@ def _fit(
     numpy has no sparse product, and BLAS on dense rows beats gathering and reducing sparse
     ones (twice as fast, measured on the campaign's files), so the rows are laid out dense,
     `_BLOCK` at a time, in one float32 buffer that is written and wiped again for each block:
-    memory stays a few tens of megabytes however many phrasings the file has.
+    memory grows with the features (and, through the weights, the classes), not the rows.
     """
     count = len(rows)
     if count == 0:

@@ -273,6 +273,9 @@ class UrgentWords(Model):
     calm: list[str] = Field(default_factory=list)
 
 
+_SOUND_REPLACEMENT = re.compile(r"(?:[a-z0-9]|\\[1-9])*")
+
+
 class Matching(Model):
     """How one language's questions are read before matching (see flows/faq.py)."""
 
@@ -287,11 +290,23 @@ class Matching(Model):
     @field_validator("sounds")
     @classmethod
     def _sounds(cls, value: dict[str, str]) -> dict[str, str]:
+        # Words are matched folded (lower case, no accents), so a rule must be written so too.
         for pattern, replacement in value.items():
             try:
-                re.compile(pattern).sub(replacement, "")
+                compiled = re.compile(pattern)
+                compiled.sub(replacement, "x")
             except (re.error, IndexError) as error:
                 raise ValueError(f"sound {pattern!r}: {error}") from None
+            if compiled.search(""):
+                raise ValueError(
+                    f"sound {pattern!r} matches an empty string: it would change every word"
+                )
+            if not pattern.isascii():
+                raise ValueError(f"sound {pattern!r}: words are matched without accents")
+            if not _SOUND_REPLACEMENT.fullmatch(replacement):
+                raise ValueError(
+                    f"sound {pattern!r}: {replacement!r} may hold only a-z, 0-9 and \\1 to \\9"
+                )
         return value
 
     @property

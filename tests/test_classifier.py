@@ -246,7 +246,7 @@ def test_answers_do_not_depend_on_how_many_rows_are_fitted_at_a_time(
     question = "ke digo si yamo al gobernador"
     whole = _by_ear_pack(content, {}).guess(question)
     monkeypatch.setattr(faq, "_FITTED", faq._Fitted(size=4))
-    monkeypatch.setattr(classifier, "_BLOCK", 2)  # six rows: three blocks
+    monkeypatch.setattr(classifier, "_BLOCK", 4)  # six rows: a block of four, one of two
     blocked = _by_ear_pack(content, {}).guess(question)
     assert whole is not None and blocked is not None
     assert blocked.entry == whole.entry

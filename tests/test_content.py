@@ -125,7 +125,18 @@ def test_command_menu_names_and_descriptions_are_checked(campaign: Path) -> None
     assert "must be 1 to 256 characters" in problems
 
 
-def test_a_sound_rule_that_is_no_regular_expression_names_its_file(campaign: Path) -> None:
+@pytest.mark.parametrize(
+    ("rule", "reason"),
+    [
+        ('    "ll(": "y"\n', "sound 'll('"),  # not a regular expression
+        ('    "e?": "i"\n', "matches an empty string"),  # would put an i between letters
+        ('    "ñ": "n"\n', "without accents"),  # words are matched folded
+        ('    "ll": "y y"\n', "may hold only"),  # a replacement cannot split a word
+    ],
+)
+def test_a_sound_rule_that_cannot_work_names_its_file(
+    campaign: Path, rule: str, reason: str
+) -> None:
     words = campaign / "es" / "words.yaml"
-    _replace(words, '    "ll": "y"\n', '    "ll(": "y"\n')
-    assert any(p.startswith(f"{words}:") and "sound 'll('" in p for p in _problems(campaign))
+    _replace(words, '    "ll": "y"\n', rule)
+    assert any(p.startswith(f"{words}:") and reason in p for p in _problems(campaign))
