@@ -11,7 +11,7 @@ import pytest
 from bot.service import prepare
 from flows import classifier, faq
 from flows.classifier import Classifier
-from flows.content import Content, FaqEntry, NotCovered
+from flows.content import Content, FaqEntry, LanguagePack, NotCovered
 from flows.engine import Context, Verdict, answer
 from flows.faq import FaqIndex
 from flows.listen import Listener
@@ -139,22 +139,14 @@ def test_a_fit_is_kept_and_read_back_instead_of_fitted_again(
     content: Content, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     store = FileStore(tmp_path / "fits")
-    entries = [
-        FaqEntry(
-            id="what-is-scomm",
-            questions=["what is s-comm", "what is secure communities"],
-            answer="A program.",
-            source="test",
-        ),
-        FaqEntry(
-            id="who-is-ice",
-            questions=["who is ice", "what does ice stand for"],
-            answer="An agency.",
-            source="test",
-        ),
-    ]
-    others = NotCovered(referral=["how do i renew my daca"], unrelated=["will it rain"])
-    pack = dataclasses.replace(content.pack("en"), faq=tuple(entries), not_covered=others)
+    pack = _small_pack(
+        content.pack("en"),
+        {
+            "what-is-scomm": ["what is s-comm", "what is secure communities"],
+            "who-is-ice": ["who is ice", "what does ice stand for"],
+        },
+        NotCovered(referral=["how do i renew my daca"], unrelated=["will it rain"]),
+    )
     fitted = FaqIndex.from_pack(pack, store=store)
     assert len(list((tmp_path / "fits").glob("faq-*.npz"))) == 1
     expected = fitted.guess("what does ice mean")
@@ -203,29 +195,30 @@ def test_a_file_too_big_to_fit_is_answered_by_the_word_index_with_a_warning(
     assert any("en/faq.yaml is too big for the classifier" in line for line in warned)
 
 
+def _small_pack(
+    pack: LanguagePack, phrasings: dict[str, list[str]], not_covered: NotCovered
+) -> LanguagePack:
+    """`pack` with only the entries in `phrasings` (id: questions) and `not_covered`."""
+    entries = tuple(
+        FaqEntry(id=entry_id, questions=questions, answer="An answer.", source="test")
+        for entry_id, questions in phrasings.items()
+    )
+    return dataclasses.replace(pack, faq=entries, not_covered=not_covered)
+
+
 def _by_ear_pack(content: Content, sounds: dict[str, str]) -> FaqIndex:
     """A two-entry Spanish file whose phrasings spell "llamar" and "vez" as written."""
     pack = content.pack("es")
-    entries = [
-        FaqEntry(
-            id="call-script",
-            questions=["que digo cuando llame al gobernador", "como llamo a la oficina"],
-            answer="Un guion.",
-            source="test",
-        ),
-        FaqEntry(
-            id="hearings",
-            questions=["cuando fue la audiencia", "hubo reuniones publicas alguna vez"],
-            answer="Audiencias.",
-            source="test",
-        ),
-    ]
     matching = pack.words.matching.model_copy(update={"sounds": sounds})
-    words = pack.words.model_copy(update={"matching": matching})
-    others = NotCovered(referral=["como renuevo mi daca"], unrelated=["va a llover manana"])
-    return FaqIndex.from_pack(
-        dataclasses.replace(pack, faq=tuple(entries), not_covered=others, words=words)
+    small = _small_pack(
+        dataclasses.replace(pack, words=pack.words.model_copy(update={"matching": matching})),
+        {
+            "call-script": ["que digo cuando llame al gobernador", "como llamo a la oficina"],
+            "hearings": ["cuando fue la audiencia", "hubo reuniones publicas alguna vez"],
+        },
+        NotCovered(referral=["como renuevo mi daca"], unrelated=["va a llover manana"]),
     )
+    return FaqIndex.from_pack(small)
 
 
 def test_a_spanish_question_written_by_ear_reads_as_the_word_it_sounds_like(
